@@ -1,0 +1,181 @@
+"""What every command shares: option aliases, input parsing, error handling, the ledger.
+
+Nothing here imports SQLAlchemy; the ledger is opened inside the command that needs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from vbcli import render as out
+from vbcli.domain import numbers
+from vbcli.domain.timeparse import parse_time
+from vbcli.errors import UsageError, VbError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from vbcli.store.ledger import Ledger
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class State:
+    """Root options, set by the root callback for the command that follows."""
+
+    db: str | None = None
+
+
+# ---- option aliases ---------------------------------------------------------------------
+
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", "-f", help="table, plain, csv, json or ndjson (default: table on a terminal, else plain; env VB_FORMAT)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: a retry with the same key and request does nothing new.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be written, write nothing.")]
+PortfolioOpt = Annotated[str | None, typer.Option("--portfolio", "-p", help="Portfolio name (default: default).")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="From this date or time, inclusive (2026-01-01, RFC 3339, now, today).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to this date or time, inclusive.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
+
+
+def complete_position(incomplete: str) -> list[str]:
+    from vbcli.cli.completion_refs import position_candidates
+
+    return position_candidates(incomplete)
+
+
+PosArg = Annotated[str, typer.Argument(help="Position: id, symbol or PORTFOLIO/SYMBOL.", autocompletion=complete_position, show_default=False)]
+OptionalPosArg = Annotated[str | None, typer.Argument(help="Position: id, symbol or PORTFOLIO/SYMBOL.", autocompletion=complete_position, show_default=False)]
+
+
+# ---- parsing ------------------------------------------------------------------------------
+
+def output_format(format: str | None, as_json: bool) -> str:
+    if as_json:
+        return "json"
+    if format is None:
+        return out.default_format()
+    chosen = format.strip().lower()
+    if chosen not in out.FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(out.FORMATS)}, not {format[:20]!r}.")
+    return chosen
+
+
+def decimal_opt(value: str | None, what: str, *, positive: bool = False) -> Decimal | None:
+    if value is None:
+        return None
+    if positive:
+        return numbers.parse_positive(value, what=what)
+    return numbers.parse_decimal(value, what=what)
+
+
+def time_opt(value: str | None, what: str, *, end_of_day: bool = False) -> datetime | None:
+    return None if value is None else parse_time(value, what=what, end_of_day=end_of_day)
+
+
+def side_arg(value: str) -> str:
+    side = value.strip().lower()
+    if side not in ("buy", "sell"):
+        raise UsageError(f"Side must be buy or sell, not {value[:20]!r}.")
+    return side
+
+
+def key_opt(value: str | None) -> str | None:
+    """An idempotency key: 1 to 200 printable characters."""
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 200 or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+        raise UsageError("--key must be 1 to 200 printable characters.")
+    return value
+
+
+# ---- running --------------------------------------------------------------------------------
+
+def handle_errors(func: F) -> F:
+    """Turn vb errors into one sentence on stderr and the documented exit code (SPEC §6)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except VbError as error:
+            if os.environ.get("VB_DEBUG") == "1":
+                traceback.print_exc()
+            fail(error.message, error.exit_code, error.details)
+        except KeyboardInterrupt:
+            fail("Interrupted; nothing was written.", 130)
+        except BrokenPipeError:
+            _silence_broken_pipe()
+            raise typer.Exit(0) from None
+        except Exception as error:  # a bug: one line and a hint
+            if os.environ.get("VB_DEBUG") == "1":
+                traceback.print_exc()
+            fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str, code: int, details: Iterable[str] = ()) -> None:
+    for line in details:
+        print(out.visible(line), file=sys.stderr)
+    print(f"vb: {out.visible(message)}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def _silence_broken_pipe() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def open_ledger(create: bool | None = None) -> Ledger:
+    from vbcli.config import resolve_location
+    from vbcli.store.ledger import open_ledger as _open
+
+    return _open(resolve_location(State.db), create=create)
+
+
+def read(work: Callable[[Session], Any]) -> Any:
+    """Run `work` in one read transaction of the ledger."""
+    ledger = open_ledger()
+    try:
+        with ledger.read() as session:
+            return work(session)
+    finally:
+        ledger.close()
+
+
+def write(command: str, request: dict[str, Any], key: str | None, dry_run: bool, work: Callable[[Session], Any]) -> Any:
+    """Run `work` in one write transaction with idempotency and dry-run; returns its result."""
+    from vbcli.services.runner import perform
+
+    ledger = open_ledger()
+    try:
+        outcome = perform(ledger, command=command, request=request, key=key, dry_run=dry_run, work=work)
+    finally:
+        ledger.close()
+    if outcome.dry_run:
+        print("vb: dry run: nothing was written.", file=sys.stderr)
+    elif outcome.replayed:
+        print(f"vb: key {key!r} was already used for this request; nothing new was written.", file=sys.stderr)
+    return outcome.result
+
+
+def show(data: Any, format: str, **kwargs: Any) -> None:
+    out.render(data, format, **kwargs)

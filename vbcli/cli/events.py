@@ -1,0 +1,32 @@
+"""`vb events list`: the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vbcli.cli.common import FormatOpt, JsonOpt, LimitOpt, OptionalPosArg, SinceOpt, UntilOpt, handle_errors, output_format, read, show, time_opt
+
+app = typer.Typer(help="The audit trail of every change.", no_args_is_help=True)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    pos: OptionalPosArg = None,
+    type: Annotated[str | None, typer.Option("--type", help="Only events of this type, e.g. order_filled.", show_default=False)] = None,
+    since: SinceOpt = None, until: UntilOpt = None, limit: LimitOpt = None,
+    format: FormatOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """List events, newest first.
+
+    Example: vb events list AAPL --type order_filled --since today
+    """
+    from vbcli.services import events
+
+    fmt = output_format(format, as_json)
+    filters = {"ref": pos, "type": type, "since": time_opt(since, "--since"),
+               "until": time_opt(until, "--until", end_of_day=True), "limit": limit}
+    rows = read(lambda s: events.list_events(s, **filters))
+    show(rows, fmt, title="events", table_columns=["ts", "type", "message", "position_id", "id"])

@@ -1,0 +1,117 @@
+"""`vb orders`: place, list, show, cancel, fill."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vbcli.cli.common import (
+    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt,
+    output_format, read, show, side_arg, time_opt, write,
+)
+from vbcli.errors import UsageError
+
+app = typer.Typer(help="Orders: place, fill (partially or fully), cancel.", no_args_is_help=True)
+
+OrderArg = Annotated[str, typer.Argument(help="Order id (or at least 6 characters of it).", show_default=False)]
+SideArg = Annotated[str, typer.Argument(help="buy or sell.", show_default=False)]
+QtyArg = Annotated[str, typer.Argument(help="Quantity of shares.", show_default=False)]
+LIST_COLUMNS = ["id", "symbol", "side", "qty", "limit", "status", "filled_qty", "avg_fill_price", "created_at"]
+STATUSES = ("open", "partially_filled", "filled", "cancelled")
+
+
+@app.command("place")
+@handle_errors
+def place(
+    pos: PosArg, side: SideArg, qty: QtyArg,
+    limit: Annotated[str | None, typer.Option("--limit", help="Limit price.", show_default=False)] = None,
+    note: Annotated[str, typer.Option("--note", help="Free text kept with the order.")] = "",
+    force: Annotated[bool, typer.Option("--force", help="Place even past the daily cap or guardrails (logged).")] = False,
+    format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
+) -> None:
+    """Place an order; the daily cap and guardrails apply (at the limit price, else the anchor).
+
+    Example: vb orders place AAPL buy 11 --key 2026-11-26-aapl
+    """
+    from vbcli.services import orders
+
+    fmt = output_format(format, as_json)
+    values = {"ref": pos, "side": side_arg(side), "qty": decimal_opt(qty, "The quantity", positive=True),
+              "limit": decimal_opt(limit, "--limit", positive=True), "note": note, "force": force}
+    idem = key_opt(key)
+    result = write("orders.place", values, idem, dry_run, lambda s: orders.place(s, key=idem, **values))
+    show(result, fmt)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    pos: OptionalPosArg = None,
+    status: Annotated[str | None, typer.Option("--status", help="open, partially_filled, filled or cancelled.", show_default=False)] = None,
+    limit: LimitOpt = None,
+    format: FormatOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """List orders, newest first.
+
+    Example: vb orders list AAPL --status open
+    """
+    from vbcli.services import orders
+
+    fmt = output_format(format, as_json)
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {status[:20]!r}.")
+    rows = read(lambda s: orders.list_orders(s, ref=pos, status=status, limit=limit))
+    show(rows, fmt, title="orders", table_columns=LIST_COLUMNS)
+
+
+@app.command("show")
+@handle_errors
+def show_(order: OrderArg, format: FormatOpt = None, as_json: JsonOpt = False) -> None:
+    """Show one order.
+
+    Example: vb orders show ord_01jd8x
+    """
+    from vbcli.services import orders
+
+    fmt = output_format(format, as_json)
+    show(read(lambda s: orders.show(s, ref=order)), fmt)
+
+
+@app.command("cancel")
+@handle_errors
+def cancel(order: OrderArg, format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Cancel an open or partially filled order.
+
+    Example: vb orders cancel ord_01jd8x
+    """
+    from vbcli.services import orders
+
+    fmt = output_format(format, as_json)
+    result = write("orders.cancel", {"order": order}, key_opt(key), dry_run, lambda s: orders.cancel(s, ref=order))
+    show(result, fmt)
+
+
+@app.command("fill")
+@handle_errors
+def fill(
+    order: OrderArg,
+    price: Annotated[str, typer.Option("--price", help="Fill price.", show_default=False)],
+    qty: Annotated[str | None, typer.Option("--qty", help="Quantity filled (default: all that remains).", show_default=False)] = None,
+    commission: Annotated[str | None, typer.Option("--commission", help="Commission paid (default: notional × the order's rate, to the cent).", show_default=False)] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Execution time (default now).", show_default=False)] = None,
+    format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
+) -> None:
+    """Execute an order (partial fills allowed); prints the trade.
+
+    Example: vb orders fill ord_01jd8x --price 145.18 --commission 1
+    """
+    from vbcli.services import trades
+
+    fmt = output_format(format, as_json)
+    values = {"ref": order, "price": decimal_opt(price, "--price", positive=True),
+              "qty": decimal_opt(qty, "--qty", positive=True), "commission": decimal_opt(commission, "--commission"),
+              "at": time_opt(at, "--at")}
+    idem = key_opt(key)
+    result = write("orders.fill", {**values, "at": at}, idem, dry_run, lambda s: trades.fill(s, key=idem, **values))
+    show(result, fmt)

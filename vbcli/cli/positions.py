@@ -1,0 +1,155 @@
+"""`vb positions`: add, list, show, set, deposit, withdraw, close."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from vbcli.cli.common import (
+    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
+    output_format, read, show, write,
+)
+from vbcli.cli.policy_options import parse_settings, with_policy_options
+from vbcli.errors import UsageError
+
+app = typer.Typer(help="Positions: one stock plus its own cash, with an order policy and guardrails.", no_args_is_help=True)
+
+LIST_COLUMNS = ["portfolio", "symbol", "qty", "cash", "anchor", "avg_cost", "realized_pnl", "status", "id"]
+AmountArg = Annotated[str, typer.Argument(help="Amount of cash.", show_default=False)]
+
+
+@app.command("add")
+@handle_errors
+@with_policy_options
+def add(
+    symbol: Annotated[str, typer.Argument(help="Ticker symbol, e.g. AAPL.", show_default=False)],
+    qty: Annotated[str, typer.Option("--qty", help="Shares held at the start.")] = "0",
+    cash: Annotated[str, typer.Option("--cash", help="Cash of the position at the start.")] = "0",
+    anchor: Annotated[str | None, typer.Option("--anchor", help="Anchor price (the last fill).", show_default=False)] = None,
+    avg_cost: Annotated[str | None, typer.Option("--avg-cost", help="Cost per share of the opening shares (default: the anchor).", show_default=False)] = None,
+    portfolio: PortfolioOpt = None,
+    format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
+    settings: dict[str, Any] | None = None,
+) -> None:
+    """Open a position.
+
+    Example: vb positions add AAPL --qty 100 --cash 10000 --anchor 150 --trigger 4%
+    """
+    from vbcli.services import positions
+
+    fmt = output_format(format, as_json)
+    parsed = parse_settings(settings or {})
+    values = {
+        "symbol": symbol,
+        "qty": decimal_opt(qty, "--qty"),
+        "cash": decimal_opt(cash, "--cash"),
+        "anchor": decimal_opt(anchor, "--anchor", positive=True),
+        "avg_cost": decimal_opt(avg_cost, "--avg-cost", positive=True),
+        "portfolio": portfolio,
+    }
+    result = write("positions.add", {**values, "settings": parsed}, key_opt(key), dry_run,
+                   lambda s: positions.add(s, settings=parsed, **values))
+    show(result, fmt)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    portfolio: PortfolioOpt = None,
+    status: Annotated[str, typer.Option("--status", help="open, closed or all.")] = "open",
+    format: FormatOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """List positions.
+
+    Example: vb positions list --status all --format csv
+    """
+    from vbcli.services import positions
+
+    fmt = output_format(format, as_json)
+    if status not in ("open", "closed", "all"):
+        raise UsageError(f"--status must be open, closed or all, not {status[:20]!r}.")
+    rows = read(lambda s: positions.list_all(s, portfolio=portfolio, status=status))
+    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS)
+
+
+@app.command("show")
+@handle_errors
+def show_(
+    pos: PosArg,
+    price: Annotated[str | None, typer.Option("--price", help="Value the position at this price.", show_default=False)] = None,
+    format: FormatOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Show a position; with --price also its value, allocation, unrealized P&L and next trigger prices.
+
+    Example: vb positions show AAPL --price 152.3
+    """
+    from vbcli.services import positions
+
+    fmt = output_format(format, as_json)
+    at = decimal_opt(price, "--price", positive=True)
+    show(read(lambda s: positions.show(s, ref=pos, price=at)), fmt)
+
+
+@app.command("set")
+@handle_errors
+@with_policy_options
+def set_(
+    pos: PosArg,
+    anchor: Annotated[str | None, typer.Option("--anchor", help="New anchor price.", show_default=False)] = None,
+    format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
+    settings: dict[str, Any] | None = None,
+) -> None:
+    """Change a position's anchor, order policy or guardrails (the event keeps old and new).
+
+    Example: vb positions set AAPL --trigger-up 5% --max-alloc 70%
+    """
+    from vbcli.services import positions
+
+    fmt = output_format(format, as_json)
+    parsed = parse_settings(settings or {})
+    new_anchor = decimal_opt(anchor, "--anchor", positive=True)
+    if not parsed and new_anchor is None:
+        raise UsageError("Nothing to change: give --anchor or a policy option (see vb positions set --help).")
+    request = {"pos": pos, "anchor": new_anchor, "settings": parsed}
+    result = write("positions.set", request, key_opt(key), dry_run,
+                   lambda s: positions.update(s, ref=pos, anchor=new_anchor, settings=parsed))
+    show(result, fmt)
+
+
+def _cash_command(deposit: bool) -> Any:
+    verb = "deposit" if deposit else "withdraw"
+
+    @handle_errors
+    def command(pos: PosArg, amount: AmountArg, format: FormatOpt = None, as_json: JsonOpt = False,
+                key: KeyOpt = None, dry_run: DryRunOpt = False) -> None:
+        from vbcli.services import positions
+
+        fmt = output_format(format, as_json)
+        value = decimal_opt(amount, "The amount", positive=True)
+        result = write(f"positions.{verb}", {"pos": pos, "amount": value}, key_opt(key), dry_run,
+                       lambda s: positions.move_cash(s, ref=pos, amount=value, deposit=deposit))  # type: ignore[arg-type]
+        show(result, fmt)
+
+    command.__doc__ = (
+        f"{'Add cash to' if deposit else 'Take cash out of'} a position.\n\n    Example: vb positions {verb} AAPL 2500"
+    )
+    return command
+
+
+app.command("deposit")(_cash_command(True))
+app.command("withdraw")(_cash_command(False))
+
+
+@app.command("close")
+@handle_errors
+def close(pos: PosArg, format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Close a position; its history stays.
+
+    Example: vb positions close retirement/AAPL
+    """
+    from vbcli.services import positions
+
+    fmt = output_format(format, as_json)
+    result = write("positions.close", {"pos": pos}, key_opt(key), dry_run, lambda s: positions.close(s, ref=pos))
+    show(result, fmt)

@@ -1,0 +1,73 @@
+"""Time input and output: UTC inside, RFC 3339 outside (SPEC §1)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from vbcli.errors import UsageError
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_time(text: str, *, what: str, end_of_day: bool = False) -> datetime:
+    """Parse `2026-11-26`, a date-time with offset (`…T14:30:00Z`, `…+01:00`), `now` or `today`.
+
+    A bare date means the start of that UTC day, or with `end_of_day` its last instant, so
+    that `--until 2026-11-26` includes the whole day.
+    """
+    raw = str(text).strip()
+    lowered = raw.lower()
+    if lowered == "now":
+        return utcnow()
+    if lowered == "today":
+        day = utcnow().date()
+    else:
+        day = _parse_date_only(raw)
+    if day is not None:
+        if end_of_day:
+            return datetime.combine(day + timedelta(days=1), time(), timezone.utc) - timedelta(microseconds=1)
+        return datetime.combine(day, time(), timezone.utc)
+    try:
+        value = datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{what} {raw[:40]!r} is not a date (2026-11-26), a date-time with offset (2026-11-26T14:30:00Z), now or today.") from None
+    if value.tzinfo is None:
+        raise UsageError(f"{what} {raw[:40]!r} has no UTC offset; add Z or +HH:MM, or give a date.")
+    if not 1900 <= value.year <= 9998:
+        raise UsageError(f"{what} {raw[:40]!r} is out of range.")
+    return value.astimezone(timezone.utc)
+
+
+def parse_date(text: str, *, what: str) -> date:
+    """A calendar date (`2026-11-26`, `today`)."""
+    raw = str(text).strip()
+    if raw.lower() == "today":
+        return utcnow().date()
+    day = _parse_date_only(raw)
+    if day is None:
+        raise UsageError(f"{what} {raw[:40]!r} is not a date such as 2026-11-26.")
+    return day
+
+
+def _parse_date_only(raw: str) -> date | None:
+    if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    if not 1900 <= day.year <= 9998:
+        return None
+    return day
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """`2026-11-26T14:30:00Z`, with fractional seconds only when present."""
+    if value is None:
+        return None
+    value = value.astimezone(timezone.utc)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""Use cases: each runs inside one transaction, takes the session explicitly, returns data."""

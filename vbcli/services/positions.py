@@ -1,0 +1,196 @@
+"""Positions: one stock and its own cash, with an order policy and guardrails."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from vbcli.domain.ids import new_id
+from vbcli.domain.numbers import CONTEXT, ZERO, fmt, round_ratio
+from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS, Guardrails, OrderPolicy
+from vbcli.domain.timeparse import utcnow
+from vbcli.errors import Conflict, Refused, UsageError
+from vbcli.services import refs
+from vbcli.services.audit import record_event
+from vbcli.services.portfolios import get_for_write
+from vbcli.services.views import guardrails_of, policy_of, position_view
+from vbcli.store.tables import CashFlow, Portfolio, Position
+
+
+def check_settings(policy: OrderPolicy, guardrails: Guardrails) -> None:
+    """Refuse settings that contradict each other (exit 2)."""
+    if guardrails.min_stock_alloc > guardrails.max_stock_alloc:
+        raise UsageError("--min-alloc must not be above --max-alloc.")
+    if policy.below_min not in ("hold", "reject", "clip"):
+        raise UsageError("--below-min must be hold, reject or clip.")
+    if policy.rebalance_ratio <= 0:
+        raise UsageError("--ratio must be greater than zero.")
+    if guardrails.max_orders_per_day < 0:
+        raise UsageError("--max-orders-per-day must not be negative.")
+
+
+def settings_with(row_policy: OrderPolicy, row_guardrails: Guardrails, changes: dict[str, Any]) -> tuple[OrderPolicy, Guardrails]:
+    """Apply option values (field name → value) onto a policy and guardrails."""
+    policy = replace(row_policy, **{k: v for k, v in changes.items() if k in POLICY_FIELDS})
+    guardrails = replace(row_guardrails, **{k: v for k, v in changes.items() if k in GUARDRAIL_FIELDS})
+    check_settings(policy, guardrails)
+    return policy, guardrails
+
+
+def add(
+    session: Session,
+    *,
+    symbol: str,
+    qty: Decimal,
+    cash: Decimal,
+    anchor: Decimal | None = None,
+    avg_cost: Decimal | None = None,
+    portfolio: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    symbol = refs.normalize_symbol(symbol)
+    policy, guardrails = settings_with(OrderPolicy(), Guardrails(), settings or {})
+    owner = get_for_write(session, portfolio)
+    clash = session.exec(
+        select(Position).where(Position.portfolio_id == owner.id, Position.symbol == symbol, Position.status == "open")
+    ).first()
+    if clash is not None:
+        raise Conflict(f"Portfolio {owner.name!r} already has an open {symbol} position ({clash.id}).")
+    cost = avg_cost if avg_cost is not None else anchor
+    if qty > 0 and cost is None:
+        raise UsageError("A position opened with shares needs --anchor or --avg-cost as the cost of those shares.")
+    now = utcnow()
+    row = Position(
+        id=new_id("position"),
+        portfolio_id=owner.id,
+        symbol=symbol,
+        qty=qty,
+        cash=cash,
+        anchor=anchor,
+        avg_cost=cost if qty > 0 else None,
+        opening_qty=qty,
+        opening_cash=cash,
+        opening_avg_cost=cost if qty > 0 else None,
+        created_at=now,
+        updated_at=now,
+        **policy.to_dict(),
+        **guardrails.to_dict(),
+    )
+    session.add(row)
+    session.flush()
+    view = position_view(row, owner.name)
+    record_event(session, "position_created", f"{owner.name}/{symbol} opened with {fmt(qty)} shares and {fmt(cash)} cash",
+                 position_id=row.id, data=view)
+    return view
+
+
+def _portfolio_name(session: Session, row: Position) -> str:
+    owner = session.get(Portfolio, row.portfolio_id)
+    return owner.name if owner else ""
+
+
+def list_all(session: Session, *, portfolio: str | None = None, status: str | None = "open", symbol: str | None = None) -> list[dict[str, Any]]:
+    query = select(Position, Portfolio.name).join(Portfolio)
+    if portfolio:
+        query = query.where(Portfolio.name == refs.portfolio_by_name(session, portfolio).name)
+    if status and status != "all":
+        query = query.where(Position.status == status)
+    if symbol:
+        query = query.where(Position.symbol == refs.normalize_symbol(symbol))
+    rows = session.exec(query.order_by(Portfolio.name, Position.symbol, Position.id)).all()
+    return [position_view(row, name) for row, name in rows]
+
+
+def show(session: Session, *, ref: str, price: Decimal | None = None) -> dict[str, Any]:
+    row = refs.position(session, ref)
+    view = position_view(row, _portfolio_name(session, row))
+    if price is not None:
+        view.update(valuation(row, price))
+    return view
+
+
+def valuation(row: Position, price: Decimal) -> dict[str, Any]:
+    """Value at `price`, allocation, unrealized P&L and the prices where the rule acts next."""
+    stock_value = CONTEXT.multiply(row.qty, price)
+    total = stock_value + row.cash + row.dividend_receivable
+    unrealized = (price - row.avg_cost) * row.qty if row.avg_cost is not None else ZERO
+    sell_at = buy_at = None
+    if row.anchor is not None:
+        sell_at = row.anchor * (1 + row.trigger_up)
+        buy_at = row.anchor * (1 - row.trigger_down)
+    return {
+        "price": price,
+        "stock_value": stock_value,
+        "total_value": total,
+        "stock_alloc": round_ratio(stock_value / total, 6) if total else None,
+        "unrealized_pnl": unrealized,
+        "sell_trigger_price": sell_at,
+        "buy_trigger_price": buy_at,
+        "change": round_ratio((price - row.anchor) / row.anchor, 6) if row.anchor else None,
+    }
+
+
+def for_write(session: Session, ref: str) -> Position:
+    """A position to change: it must be open."""
+    row = refs.position(session, ref)
+    if row.status != "open":
+        raise Refused(f"Position {row.id} ({row.symbol}) is closed; nothing can change it.")
+    return row
+
+
+def update(session: Session, *, ref: str, anchor: Decimal | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    row = for_write(session, ref)
+    name = _portfolio_name(session, row)
+    before = position_view(row, name)
+    policy, guardrails = settings_with(policy_of(row), guardrails_of(row), settings or {})
+    for field, value in {**policy.to_dict(), **guardrails.to_dict()}.items():
+        setattr(row, field, value)
+    if anchor is not None:
+        row.anchor = anchor
+    row.updated_at = utcnow()
+    session.add(row)
+    after = position_view(row, name)
+    changed = {k: {"old": before[k], "new": after[k]} for k in ("anchor", "order_policy", "guardrails") if before[k] != after[k]}
+    if anchor is not None and before["anchor"] != anchor:
+        record_event(session, "anchor_updated", f"{row.symbol} anchor set to {fmt(anchor)}", position_id=row.id,
+                     data={"old": before["anchor"], "new": anchor, "cause": "set"})
+    record_event(session, "position_updated", f"{row.symbol} settings changed", position_id=row.id, data={"changes": changed})
+    return after
+
+
+def move_cash(session: Session, *, ref: str, amount: Decimal, deposit: bool) -> dict[str, Any]:
+    row = for_write(session, ref)
+    if not deposit and amount > row.cash:
+        raise Refused(f"Cannot withdraw {fmt(amount)}: the {row.symbol} position has {fmt(row.cash)} cash.")
+    signed = amount if deposit else -amount
+    now = utcnow()
+    row.cash = row.cash + signed
+    row.updated_at = now
+    session.add(row)
+    flow = CashFlow(id=new_id("cash_flow"), position_id=row.id, kind="deposit" if deposit else "withdrawal", amount=signed, ts=now)
+    session.add(flow)
+    kind = "cash_deposited" if deposit else "cash_withdrawn"
+    record_event(session, kind, f"{fmt(amount)} {'deposited to' if deposit else 'withdrawn from'} {row.symbol}",
+                 position_id=row.id, data={"amount": amount, "cash_after": row.cash, "cash_flow_id": flow.id})
+    return position_view(row, _portfolio_name(session, row))
+
+
+def close(session: Session, *, ref: str) -> dict[str, Any]:
+    from vbcli.store.tables import Order
+
+    row = for_write(session, ref)
+    live = session.exec(select(Order).where(Order.position_id == row.id, Order.status.in_(("open", "partially_filled")))).first()  # type: ignore[attr-defined]
+    if live is not None:
+        raise Conflict(f"Position {row.symbol} has the open order {live.id}; cancel or fill it before closing.")
+    now = utcnow()
+    row.status = "closed"
+    row.closed_at = now
+    row.updated_at = now
+    session.add(row)
+    view = position_view(row, _portfolio_name(session, row))
+    record_event(session, "position_closed", f"{row.symbol} closed with {fmt(row.qty)} shares and {fmt(row.cash)} cash",
+                 position_id=row.id, data={"qty": row.qty, "cash": row.cash})
+    return view

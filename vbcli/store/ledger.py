@@ -1,0 +1,182 @@
+"""A Ledger: an opened, schema-checked database with read and write transactions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel import Session
+
+from vbcli.config import Location
+from vbcli.errors import DatabaseUnavailable
+from vbcli.store import engine as eng
+from vbcli.store.migrate import current_revision, upgrade_to_head
+from vbcli.store.tables import SCHEMA_REVISION
+
+T = TypeVar("T")
+
+
+class Ledger:
+    """An open ledger. `read()` and `write()` each give one transaction."""
+
+    def __init__(self, location: Location, engine: Engine, events: bool) -> None:
+        self.location = location
+        self.engine = engine
+        self.events = events
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._translated():
+            with eng.session_scope(self.engine, write=False, events=self.events) as session:
+                yield session
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one write transaction (retried whole on PostgreSQL conflicts)."""
+
+        def attempt() -> T:
+            with eng.session_scope(self.engine, write=True, events=self.events) as session:
+                return work(session)
+
+        with self._translated():
+            return eng.run_with_retries(attempt, self.location)
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except (DBAPIError, SQLAlchemyError) as exc:
+            translated = eng.translate_db_error(exc, self.location)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_ledger(location: Location, *, create: bool | None = None, upgrade: bool | None = None) -> Ledger:
+    """Open (and if allowed create or upgrade) the ledger at `location`."""
+    auto = eng.auto_create_enabled()
+    create = auto if create is None else create
+    upgrade = auto if upgrade is None else upgrade
+    events = eng.events_enabled()
+    if location.source == "memory":
+        eng.warn("APP_PERSISTENCE=memory: this ledger lives in memory and is gone when vb exits.")
+    if not events:
+        eng.warn("APP_EVENTS=memory: audit events are not kept.")
+
+    state = eng.SchemaState(revision=None)
+    if location.engine == "sqlite" and location.path is not None:
+        state = eng.inspect_sqlite_file(location)
+        eng.check_revision(state, location)
+        if state.revision is None and not create:
+            raise _needs_upgrade(location)
+        if state.revision is None:
+            _prepare_new_sqlite_file(location)
+    engine = eng.make_engine(location)
+    ledger = Ledger(location, engine, events)
+    try:
+        with ledger._translated():
+            _ensure_schema(ledger, state, create=create, upgrade=upgrade)
+    except BaseException:
+        engine.dispose()
+        raise
+    return ledger
+
+
+def _needs_upgrade(location: Location) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"The ledger {location.display} has no vb schema and APP_AUTO_CREATE is false; run `vb db upgrade` first."
+    )
+
+
+def _ensure_schema(ledger: Ledger, known: eng.SchemaState, *, create: bool, upgrade: bool) -> None:
+    if known.revision == SCHEMA_REVISION:
+        return  # the common case: checked read-only without SQLAlchemy work
+    with ledger.engine.connect() as probe:
+        revision = current_revision(probe)
+        if ledger.location.engine == "postgresql":
+            eng.check_revision(eng.SchemaState(revision), ledger.location)
+            _refuse_foreign_postgres(probe, revision, ledger.location)
+    if revision == SCHEMA_REVISION:
+        return
+    if revision is None and not create or revision is not None and not upgrade:
+        raise _needs_upgrade(ledger.location)
+    if revision is not None and ledger.location.path is not None:
+        backup_before_upgrade(ledger.location, revision)
+    with ledger.engine.connect() as conn:
+        conn.execution_options(vb_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7242001)")
+            if current_revision(conn) != SCHEMA_REVISION:  # another process may have won
+                upgrade_to_head(conn)
+
+
+def _refuse_foreign_postgres(conn, revision: str | None, location: Location) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    if revision is not None:
+        return
+    tables = conn.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")).scalar()
+    if tables:
+        raise DatabaseUnavailable(
+            f"The PostgreSQL database {location.display} holds other tables but no vb ledger; it was left untouched."
+        )
+
+
+def _prepare_new_sqlite_file(location: Location) -> None:
+    """Create the file and any missing directories private to the user (0600 in 0700)."""
+    path = location.path
+    assert path is not None
+    missing = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise DatabaseUnavailable(f"Cannot create the directory {directory}: {exc.strerror}.") from None
+        os.chmod(directory, 0o700)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass  # another vb process is creating it; its migration lock orders us
+    except OSError as exc:
+        raise DatabaseUnavailable(f"Cannot create the ledger {path}: {exc.strerror}.") from None
+    # WAL lets readers work while a writer commits; the mode is stored in the file.
+    conn = sqlite3.connect(path, timeout=eng.busy_timeout_seconds())
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        conn.close()
+
+
+def backup_before_upgrade(location: Location, revision: str) -> None:
+    """Copy a SQLite ledger aside before migrating it (`FILE.pre-REV-TIMESTAMP.bak`)."""
+    path = location.path
+    assert path is not None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.pre-{revision}-{stamp}.bak")
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        dest = sqlite3.connect(target)
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
+    finally:
+        source.close()
