@@ -170,6 +170,9 @@ def write(command: str, request: dict[str, Any], key: str | None, dry_run: bool,
         outcome = perform(ledger, command=command, request=request, key=key, dry_run=dry_run, work=work)
     finally:
         ledger.close()
+    from vbcli import faults
+
+    faults.point("after_commit")
     if outcome.dry_run:
         print("vb: dry run: nothing was written.", file=sys.stderr)
     elif outcome.replayed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -64,7 +65,8 @@ def _count(value: str, what: str) -> int:
 def with_policy_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add the policy options to a command; it receives them parsed as `settings`."""
     signature = inspect.signature(func)
-    params = [p for p in signature.parameters.values() if p.name != "settings"]
+    hints = typing.get_type_hints(func, include_extras=True)  # resolve `from __future__` strings
+    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != "settings"]
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
              for name, (annotation, _, _) in _OPTIONS.items()]
     extra.append(inspect.Parameter("auto_rebalance", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_AUTO))
@@ -86,11 +88,8 @@ def parse_settings(raw: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         parsed = parse(value, "--" + name.replace("_", "-"))
-        for field in fields:
-            if name == "trigger" and field in settings:
-                continue
+        for field in fields:  # --trigger comes first, so --trigger-up/--trigger-down win
             settings[field] = parsed
-    # --trigger-up/--trigger-down win over --trigger
     if raw.get("auto_rebalance") is not None:
         settings["auto_rebalance"] = raw["auto_rebalance"]
     return settings

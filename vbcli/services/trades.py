@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from vbcli import faults
 from vbcli.domain.accounting import Holdings, apply_fill, default_commission, replay_avg_cost, reverse_fill
 from vbcli.domain.ids import new_id
 from vbcli.domain.numbers import fmt, round_avg_cost
@@ -95,6 +96,8 @@ def execute(
         created_at=now,
     )
     session.add(trade)
+    session.flush()
+    faults.point("after_trade_row")
     previous_value = (order.avg_fill_price or 0) * order.filled_qty
     order.filled_qty = order.filled_qty + qty
     order.avg_fill_price = round_avg_cost((previous_value + result.notional) / order.filled_qty)
@@ -106,6 +109,7 @@ def execute(
     position.updated_at = now
     session.add(position)
     session.flush()
+    faults.point("after_position_update")
     view = trade_view(trade)
     record_event(session, "order_filled", f"{order.side} {fmt(qty)} {position.symbol} at {fmt(price)}",
                  position_id=position.id, order_id=order.id, trade_id=trade.id,

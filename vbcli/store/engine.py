@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from vbcli import faults
 from vbcli.config import Location, env_choice, env_flag
 from vbcli.errors import DatabaseUnavailable, VbError
 from vbcli.store.tables import APP_MARKER, SCHEMA_REVISION
@@ -188,6 +189,7 @@ def session_scope(engine: Engine, *, write: bool, events: bool) -> Iterator[Sess
                 transaction.rollback()
                 raise
             session.close()
+            faults.point("before_commit")
             transaction.commit()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from vbcli import faults
 from vbcli.store.tables import APP_MARKER, SCHEMA_REVISION
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -41,6 +42,7 @@ def upgrade_to_head(connection: Connection) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(connection), SCHEMA_REVISION)
+    faults.point("mid_migration")
     marker = connection.execute(text("SELECT value FROM vb_meta WHERE key = 'app'")).scalar()
     if marker is None:
         connection.execute(text("INSERT INTO vb_meta (key, value) VALUES ('app', :marker)"), {"marker": APP_MARKER})
