@@ -25,6 +25,7 @@ V = Q·P + C + R and fee = q·P·commission_rate:
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal as D
 
 from hypothesis import event, given, settings
@@ -35,78 +36,102 @@ from vbcli.domain.policy import Guardrails, OrderPolicy
 from vbcli.domain.rule import BUY, HOLD, REJECTED, SELL, OrderContext, PositionState, evaluate, floor_quantity
 
 
+Case = tuple[PositionState, D, OrderPolicy, Guardrails]
+
+TRIGGERS = [D("0.03"), D("0.01"), D("0.05"), D("0.1"), D("0")]
+RATIOS = [D("1.6667"), D("0.5"), D("1"), D("3"), D("10"), D("0")]
+RATES = [D("0.0001"), D("0"), D("0.001"), D("0.005"), D("0.01"), D("0.05")]
+MIN_QTYS = [D("0"), D("1"), D("5")]
+MIN_NOTIONALS = [D("0"), D("1"), D("100"), D("1000")]
+LOTS = [D("0"), D("1"), D("10"), D("100")]
+STEPS = [D("0"), D("0.001"), D("0.5"), D("1")]
+MODES = ["hold", "reject", "clip"]
+RESETS = [D("0.5"), D("1"), D("0.2")]
+MAX_TRADES = [D("1"), D("0.2"), D("0.5"), D("0.05"), D("0")]
+
+
 def scaled(low: int, high: int, places: int) -> st.SearchStrategy[D]:
     return st.integers(low, high).map(lambda n: D(n).scaleb(-places))
 
 
-
-
 @st.composite
-def positions(draw: st.DrawFn) -> PositionState:
-    """Mostly balanced positions (cash 0–4× the stock value), sometimes anything."""
-    qty = draw(st.sampled_from([D(100), D(10), D(1000), D(1), D("0.5")])) * draw(scaled(0, 2000, 3))
+def edge_cases(draw: st.DrawFn) -> Case:
+    """Hypothesis's own choices: zeros, extremes, exact trigger and reset points."""
     anchor = draw(scaled(1, 10**6, 2))
-    if draw(st.integers(0, 4)) == 0:
-        cash = draw(scaled(0, 10**9, 2))
-    else:
-        cash = (qty * anchor * draw(st.integers(0, 400)) / 100).quantize(D("0.01"))
-    receivable = draw(st.sampled_from([D(0), D(0), D("0.01"), D("1234.56")]))
-    return PositionState(qty=qty, cash=cash, receivable=receivable, anchor=anchor)
-
-
-policies = st.builds(
-    OrderPolicy,
-    trigger_up=st.sampled_from([D("0.03"), D("0.01"), D("0.05"), D("0.1"), D("0")]),
-    trigger_down=st.sampled_from([D("0.03"), D("0.01"), D("0.05"), D("0.1"), D("0")]),
-    rebalance_ratio=st.sampled_from([D("0.5"), D("1"), D("1.6667"), D("3"), D("10")]),
-    commission_rate=st.sampled_from([D("0"), D("0.0001"), D("0.001"), D("0.005"), D("0.01"), D("0.05")]),
-    min_qty=st.sampled_from([D("0"), D("0"), D("1"), D("5")]),
-    min_notional=st.sampled_from([D("0"), D("1"), D("100"), D("0"), D("1000")]),
-    lot_size=st.sampled_from([D("0"), D("0"), D("0"), D("1"), D("10")]),
-    qty_step=st.sampled_from([D("0"), D("0.001"), D("0.5"), D("1")]),
-    below_min=st.sampled_from(["hold", "reject", "clip"]),
-    auto_rebalance=st.booleans(),
-    anchor_reset=st.sampled_from([D("0.5"), D("1"), D("0.2")]),
-)
-
-
-@st.composite
-def guardrails(draw: st.DrawFn) -> Guardrails:
-    low = draw(st.integers(0, 50))
-    high = draw(st.integers(max(low, 50), 100) if draw(st.integers(0, 9)) else st.integers(low, 100))
-    return Guardrails(
-        min_stock_alloc=D(low) / 100,
-        max_stock_alloc=D(high) / 100,
-        max_trade=draw(st.sampled_from([D("1"), D("0.2"), D("0.5"), D("0.05"), D("1"), D("0")])),
-        max_orders_per_day=5,
+    state = PositionState(
+        qty=draw(scaled(0, 10**7, 3)),
+        cash=draw(scaled(0, 10**9, 2)),
+        receivable=draw(st.sampled_from([D(0), D("0.01"), D("1234.56")])),
+        anchor=anchor,
     )
+    percent = draw(st.one_of(st.integers(-60, 60), st.sampled_from([-50, -5, -3, 3, 5, 50])))
+    price = max((anchor * (100 + percent) / 100).quantize(D("0.0001")), D("0.0001"))
+    policy = OrderPolicy(
+        trigger_up=draw(st.sampled_from(TRIGGERS)),
+        trigger_down=draw(st.sampled_from(TRIGGERS)),
+        rebalance_ratio=draw(st.sampled_from(RATIOS)),
+        commission_rate=draw(st.sampled_from(RATES)),
+        min_qty=draw(st.sampled_from(MIN_QTYS)),
+        min_notional=draw(st.sampled_from(MIN_NOTIONALS)),
+        lot_size=draw(st.sampled_from(LOTS)),
+        qty_step=draw(st.sampled_from(STEPS)),
+        below_min=draw(st.sampled_from(MODES)),
+        auto_rebalance=draw(st.booleans()),
+        anchor_reset=draw(st.sampled_from(RESETS)),
+    )
+    low = draw(st.integers(0, 100))
+    high = draw(st.integers(low, 100))
+    guard = Guardrails(D(low) / 100, D(high) / 100, draw(st.sampled_from(MAX_TRADES)))
+    return state, price, policy, guard
 
 
 @st.composite
-def prices(draw: st.DrawFn, anchor: D) -> D:
-    """Prices near the anchor (exact trigger points included), sometimes anywhere."""
-    percent = draw(st.one_of(st.integers(-30, 30), st.sampled_from([-50, -5, -3, 3, 5, 50])))
-    price = (anchor * (100 + percent) / 100).quantize(D("0.0001"))
-    return max(price, D("0.0001"))
+def typical_cases(draw: st.DrawFn) -> Case:
+    """Uniformly drawn realistic positions, where most evaluations propose an order."""
+    # A seeded Random gives uniform draws; Hypothesis's own draws lean to edge values.
+    rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
+    anchor = D(rnd.randint(100, 1_000_000)).scaleb(-2)
+    qty = D(rnd.randint(0, 10**7)).scaleb(-3)
+    cash = (qty * anchor * rnd.randint(20, 300) / 100).quantize(D("0.01")) + rnd.randint(0, 1000)
+    state = PositionState(qty, cash, D(rnd.choice([0, 0, 0, 500])), anchor)
+    price = (anchor * (1 + D(rnd.randint(-2500, 2500)) / 10000)).quantize(D("0.01"))
+    policy = OrderPolicy(
+        trigger_up=rnd.choice(TRIGGERS[:4]),
+        trigger_down=rnd.choice(TRIGGERS[:4]),
+        rebalance_ratio=rnd.choice(RATIOS[:5]),
+        commission_rate=rnd.choice(RATES),
+        min_qty=rnd.choice([D(0), D(0), D(1)]),
+        min_notional=rnd.choice([D(0), D(1), D(100)]),
+        lot_size=rnd.choice([D(0), D(0), D(0), D(1), D(10)]),
+        qty_step=rnd.choice(STEPS),
+        below_min=rnd.choice(MODES),
+        auto_rebalance=rnd.random() < 0.8,
+    )
+    low = rnd.randint(0, 50)
+    guard = Guardrails(D(low) / 100, D(rnd.randint(max(low, 50), 100)) / 100, rnd.choice(MAX_TRADES[:4]))
+    return state, max(price, D("0.01")), policy, guard
 
 
-@st.composite
-def cases(draw: st.DrawFn) -> tuple[PositionState, D, OrderPolicy, Guardrails]:
-    state = draw(positions())
-    assert state.anchor is not None
-    anywhere = draw(st.integers(0, 9)) == 0
-    price = draw(scaled(1, 10**6, 2) if anywhere else prices(state.anchor))
-    return state, price, draw(policies), draw(guardrails())
+def cases() -> st.SearchStrategy[Case]:
+    return st.one_of(edge_cases(), typical_cases())
 
 
 @settings(max_examples=300, deadline=None)
-@given(cases())
-def test_proposals_respect_cash_shares_caps_guardrails_and_triggers(case):
-    state, price, policy, guard = case
+@given(typical_cases())
+def test_typical_proposals_keep_the_invariants(case: Case) -> None:
+    check_invariants(*case)
+
+
+@settings(max_examples=300, deadline=None)
+@given(edge_cases())
+def test_edge_case_proposals_keep_the_invariants(case: Case) -> None:
+    check_invariants(*case)
+
+
+def check_invariants(state: PositionState, price: D, policy: OrderPolicy, guard: Guardrails) -> None:
+    """Assert invariants 1–8 of the module docstring for one evaluation."""
     ev = evaluate(state, price, policy, guard, OrderContext(apply_daily_cap=False))
-    event(f"{ev.action} {'rebalance' if ev.reason.startswith('rebalance') else ''}".strip())
-    if ev.action == HOLD:
-        event("HOLD: " + ev.reason.split(" ")[0] + " " + ev.reason.split(" ")[1])
+    event(ev.action)
     q_held, cash, anchor = state.qty, state.cash, state.anchor
     assert anchor is not None
     value = q_held * price + cash + state.receivable
@@ -167,7 +192,7 @@ def test_proposals_respect_cash_shares_caps_guardrails_and_triggers(case):
 
 @settings(max_examples=300, deadline=None)
 @given(cases())
-def test_open_orders_and_the_daily_cap_only_ever_turn_proposals_into_holds(case):
+def test_open_orders_and_the_daily_cap_only_ever_turn_proposals_into_holds(case: Case) -> None:
     state, price, policy, guard = case
     free = evaluate(state, price, policy, guard, OrderContext(apply_daily_cap=False))
     blocked = evaluate(state, price, policy, guard, OrderContext(has_open_order=True))
