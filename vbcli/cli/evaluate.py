@@ -1,0 +1,89 @@
+"""`vb evaluate`: what the volatility-balancing rule proposes, and optionally doing it (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vbcli.cli.common import (
+    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, OptionalPosArg, decimal_opt, handle_errors, key_opt, output_format, read,
+    show, write,
+)
+from vbcli.errors import UsageError
+
+ALL_COLUMNS = ["portfolio", "symbol", "action", "side", "qty", "price", "notional", "commission", "reason"]
+
+PriceOpt = Annotated[str | None, typer.Option("--price", help="Price to evaluate the position at.", show_default=False)]
+AllOpt = Annotated[bool, typer.Option("--all", help="Evaluate every open position from --prices.")]
+PricesOpt = Annotated[str | None, typer.Option("--prices", help="CSV with a symbol,price header (- = stdin), for --all.", show_default=False)]
+PlaceOpt = Annotated[bool, typer.Option("--place", help="Place the proposed order (or reset the anchor) and log the evaluation.")]
+FillOpt = Annotated[bool, typer.Option("--fill", help="With --place: also fill the order at the price (default commission).")]
+
+
+def evaluate_command(
+    pos: OptionalPosArg = None,
+    price: PriceOpt = None,
+    all_: AllOpt = False,
+    prices: PricesOpt = None,
+    place: PlaceOpt = False,
+    fill: FillOpt = False,
+    format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
+) -> None:
+    """What the rule says at a price: BUY, SELL, HOLD, REJECTED or ANCHOR_RESET, with the working.
+
+    Writes nothing unless --place (places the order, or resets the anchor, and logs an
+    `evaluation` event) or --place --fill (also fills it at the price). With --all, every
+    open position is evaluated from a symbol,price CSV in one transaction; positions
+    without a price are listed as HOLD "no price".
+
+    Example: vb evaluate AAPL --price 145.2 --place --key 2026-11-26-aapl
+    """
+    fmt = output_format(format, as_json)
+    if fill and not place:
+        raise UsageError("--fill needs --place: the order must be placed before it can be filled.")
+    idem = key_opt(key)
+    if all_:
+        _evaluate_all(pos, price, prices, place, fill, fmt, idem, dry_run)
+        return
+    if pos is None or price is None or prices is not None:
+        raise UsageError("Give a position and --price, or --all --prices FILE (see vb evaluate --help).")
+    _evaluate_one(pos, price, place, fill, fmt, idem, dry_run)
+
+
+def _evaluate_one(pos: str, price_text: str, place: bool, fill: bool, fmt: str, key: str | None, dry_run: bool) -> None:
+    from vbcli.services import evaluate
+
+    price = decimal_opt(price_text, "--price", positive=True)
+    assert price is not None
+    if place:
+        request = {"pos": pos, "price": price, "fill": fill}
+        result = write("evaluate", request, key, dry_run, lambda s: evaluate.place_one(s, ref=pos, price=price, fill=fill, key=key))
+    else:
+        result = read(lambda s: evaluate.evaluate_one(s, ref=pos, price=price))
+    if fmt == "table":  # a record table shows the placed order and trade by their ids
+        result = {k: v["id"] if k in ("order", "trade") and isinstance(v, dict) else v for k, v in result.items()}
+    show(result, fmt)
+
+
+def _evaluate_all(pos: str | None, price: str | None, path: str | None, place: bool, fill: bool, fmt: str,
+                  key: str | None, dry_run: bool) -> None:
+    from vbcli.services import evaluate
+    from vbcli.services.prices import read_symbol_prices
+
+    if pos is not None or price is not None:
+        raise UsageError("--all evaluates every open position; give --prices FILE instead of a position or --price.")
+    if path is None:
+        raise UsageError("--all needs --prices FILE (a CSV with a symbol,price header; - for stdin).")
+    quotes = read_symbol_prices(path)
+    if place:
+        request = {"prices": quotes, "fill": fill}
+        rows = write("evaluate.all", request, key, dry_run, lambda s: evaluate.evaluate_all(s, prices=quotes, place=True, fill=fill))
+    else:
+        rows = read(lambda s: evaluate.evaluate_all(s, prices=quotes))
+    show(rows, fmt, title="evaluations", table_columns=ALL_COLUMNS)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `vb evaluate` to the root app."""
+    app.command("evaluate")(handle_errors(evaluate_command))
