@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from vbcli.cli.common import FormatOpt, JsonOpt, State, handle_errors, output_format, show
+from vbcli import render as out
+from vbcli.cli.common import FormatOpt, JsonOpt, State, handle_errors, output_format, read, show
 
 app = typer.Typer(help="The ledger database: where it is, what it holds, upkeep.", no_args_is_help=True)
 
@@ -55,3 +58,48 @@ def upgrade() -> None:
     ledger = open_ledger(resolve_location(State.db), create=True, upgrade=True)
     ledger.close()
     print(f"vb: the ledger {ledger.location.display} is at schema revision {SCHEMA_REVISION}.", file=__import__("sys").stderr)
+
+
+@app.command("backup")
+@handle_errors
+def backup(
+    dest: Annotated[str | None, typer.Argument(help="Backup file or directory (default: DATA_DIR/backups/vb-TIMESTAMP.sqlite).", show_default=False)] = None,
+) -> None:
+    """Copy a SQLite ledger consistently while other vb processes write (0600, never overwrites).
+
+    PostgreSQL ledgers are refused (exit 4): use pg_dump, or `vb export all --format json`.
+
+    Example: vb db backup /srv/backups/
+    """
+    from vbcli.config import resolve_location
+    from vbcli.services import backup as backups
+
+    result = backups.backup(resolve_location(State.db), dest)
+    print(result["path"])
+
+
+@app.command("check")
+@handle_errors
+def check(format: FormatOpt = None, as_json: JsonOpt = False) -> None:
+    """Check storage integrity and the ledger's invariants; print every problem (exit 5 if any).
+
+    Positions equal their opening values plus fills and cash flows, orders their trades,
+    every fill has its event, no negative cash or shares, and the audit hash chain is whole.
+
+    Example: vb db check
+    """
+    from vbcli.errors import Refused
+    from vbcli.services import dbcheck
+
+    fmt = output_format(format, as_json) if (format or as_json) else "lines"
+    result = read(dbcheck.check)
+    if fmt == "lines":
+        for line in result["problems"]:
+            print(out.visible(line))
+        if result["ok"]:
+            checked = result["checked"]
+            print(f"ok: {checked['positions']} positions, {checked['fills']} fills, {checked['events']} events checked")
+    else:
+        show(result, fmt)
+    if not result["ok"]:
+        raise Refused(f"The ledger check found {len(result['problems'])} problem(s).")

@@ -89,3 +89,29 @@ def record_event(
     session.add(event)
     session.add(head)
     return event
+
+
+def chain_rows(session: Session, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Event rows for many events at once (bulk paths such as `vb import`), continuing the hash chain.
+
+    Each spec has type, message and optionally position_id, order_id, trade_id, data, ts. The
+    caller inserts the rows in the same transaction; the ledger head is advanced here.
+    """
+    if not session.info.get("vb_events", True) or not specs:
+        return []
+    from types import SimpleNamespace
+
+    head = session.get(LedgerHead, 1)
+    assert head is not None, "ledger_head row missing"
+    rows: list[dict[str, Any]] = []
+    prev, seq = head.last_hash, head.event_count
+    for spec in specs:
+        seq += 1
+        row = {"id": new_id("event"), "seq": seq, "ts": spec.get("ts") or utcnow(), "type": spec["type"],
+               "position_id": spec.get("position_id"), "order_id": spec.get("order_id"), "trade_id": spec.get("trade_id"),
+               "message": spec["message"], "data": dumps(spec.get("data") or {}), "prev_hash": prev}
+        row["hash"] = prev = event_hash(prev, SimpleNamespace(**row))  # type: ignore[arg-type]
+        rows.append(row)
+    head.event_count, head.last_hash = seq, prev
+    session.add(head)
+    return rows
