@@ -93,4 +93,5 @@ def _location_from(value: str, source: str) -> Location:
 
 def mask_password(url: str) -> str:
     """Replace the password in a URL with ***."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    # The user may be empty and the password may hold "@": mask up to the last "@" of the authority.
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)

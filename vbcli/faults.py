@@ -1,15 +1,27 @@
-"""A test-only fault hook: `VB_FAULT=NAME` kills the process with SIGKILL at that point.
+"""A test-only fault hook, inert unless the environment variable VB_FAULT names a point.
 
-Inert unless the variable names the point. Points: after_trade_row, after_position_update,
-before_commit, after_commit, mid_export, mid_migration.
+`VB_FAULT=NAME` kills the process with SIGKILL at that point (a crash: no cleanup, no
+output). `VB_FAULT=sleep:NAME` instead writes `vb: fault: sleeping at NAME` to stderr and
+sleeps VB_FAULT_SECONDS (default 60), so a test can send SIGINT or SIGTERM mid-transaction.
+Points: after_trade_row, after_position_update, before_commit, after_commit, mid_export,
+mid_migration.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
+import time
 
 
 def point(name: str) -> None:
-    if os.environ.get("VB_FAULT") == name:
+    """Crash or pause here when a test asked for it; otherwise do nothing."""
+    wanted = os.environ.get("VB_FAULT")
+    if not wanted:
+        return
+    if wanted == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    elif wanted == f"sleep:{name}":
+        print(f"vb: fault: sleeping at {name}", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ.get("VB_FAULT_SECONDS", "60")))

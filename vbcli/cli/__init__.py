@@ -59,9 +59,12 @@ def _register() -> None:
 _register()
 
 
+class Terminated(SystemExit):
+    """SIGTERM, raised like Ctrl-C wherever Python is, so the open transaction rolls back."""
+
+
 def _terminate(signum: int, _frame: object) -> None:
-    # SIGTERM: unwind like Ctrl-C so the open transaction rolls back, then exit 143.
-    raise SystemExit(128 + signum)
+    raise Terminated(128 + signum)
 
 
 def main() -> None:
@@ -69,5 +72,8 @@ def main() -> None:
     try:
         app(prog_name="vb")
     except KeyboardInterrupt:
-        print("vb: Interrupted; nothing was written.", file=sys.stderr)
+        print(f"vb: {common.interrupted_message()}", file=sys.stderr)
         sys.exit(130)
+    except Terminated as stop:
+        print(f"vb: {common.interrupted_message('Terminated')}", file=sys.stderr)
+        sys.exit(stop.code)

@@ -47,13 +47,15 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be w
 PortfolioOpt = Annotated[str | None, typer.Option("--portfolio", "-p", help="Portfolio name (default: default).")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="From this date or time, inclusive (2026-01-01, RFC 3339, now, today).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to this date or time, inclusive.")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, max=1_000_000_000, help="At most this many rows.")]
 
 
-def complete_position(incomplete: str) -> list[str]:
+def complete_position(ctx: typer.Context, incomplete: str) -> list[str]:
     from vbcli.cli.completion_refs import position_candidates
 
-    return position_candidates(incomplete)
+    # The root callback does not run while completing, so take --db from the parsed root context.
+    db = ctx.find_root().params.get("db") if ctx is not None else None
+    return position_candidates(incomplete, db=db)
 
 
 PosArg = Annotated[str, typer.Argument(help="Position: id, symbol or PORTFOLIO/SYMBOL.", autocompletion=complete_position, show_default=False)]
@@ -117,7 +119,7 @@ def handle_errors(func: F) -> F:
                 traceback.print_exc()
             fail(error.message, error.exit_code, error.details)
         except KeyboardInterrupt:
-            fail("Interrupted; nothing was written.", 130)
+            fail(interrupted_message(), 130)
         except BrokenPipeError:
             _silence_broken_pipe()
             raise typer.Exit(0) from None
@@ -127,6 +129,14 @@ def handle_errors(func: F) -> F:
             fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", 1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def interrupted_message(what: str = "Interrupted") -> str:
+    """What an interrupt left behind: nothing, or (if it came after a commit) the whole change."""
+    engine = sys.modules.get("vbcli.store.engine")  # never imported just to answer this
+    if engine is not None and getattr(engine, "committed_writes", 0):
+        return f"{what} after the change was saved; run the same command with the same --key to see its result."
+    return f"{what}; nothing was written."
 
 
 def fail(message: str, code: int, details: Iterable[str] = ()) -> None:

@@ -7,7 +7,9 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -50,7 +52,7 @@ class Ledger:
     def _translated(self) -> Iterator[None]:
         try:
             yield
-        except (DBAPIError, SQLAlchemyError) as exc:
+        except (DBAPIError, SQLAlchemyError, sqlite3.Error) as exc:
             translated = eng.translate_db_error(exc, self.location)
             if translated is None:
                 raise
@@ -62,6 +64,7 @@ class Ledger:
 
 def open_ledger(location: Location, *, create: bool | None = None, upgrade: bool | None = None) -> Ledger:
     """Open (and if allowed create or upgrade) the ledger at `location`."""
+    eng.busy_timeout_seconds()  # settings are checked before anything is touched
     auto = eng.auto_create_enabled()
     create = auto if create is None else create
     upgrade = auto if upgrade is None else upgrade
@@ -114,6 +117,7 @@ def _ensure_schema(ledger: Ledger, known: eng.SchemaState, *, create: bool, upgr
         conn.execution_options(vb_write=True)
         with conn.begin():
             if conn.dialect.name == "postgresql":
+                eng.set_pg_lock_timeout(conn)
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7242001)")
             if current_revision(conn) != SCHEMA_REVISION:  # another process may have won
                 upgrade_to_head(conn)
@@ -148,35 +152,63 @@ def _prepare_new_sqlite_file(location: Location) -> None:
         except OSError as exc:
             raise DatabaseUnavailable(f"Cannot create the directory {directory}: {exc.strerror}.") from None
         os.chmod(directory, 0o700)
+    if path.exists():
+        return  # an existing SQLite file without a vb schema yet (e.g. a first run that was killed)
+    # Built aside and linked into place, so a crash never leaves an empty file that vb would
+    # then refuse as "not a vb ledger". WAL lets readers work while a writer commits.
+    staging = path.with_name(f".{path.name}.{os.getpid()}.new")
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        fd = os.open(staging, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
+        conn = sqlite3.connect(staging)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        finally:
+            conn.close()
+        with open(staging, "rb") as handle:
+            if handle.read(16) != eng.SQLITE_HEADER:  # SQLite may not report a short write here
+                raise DatabaseUnavailable(f"The disk holding {path} is full or failing; nothing was written.")
+        os.link(staging, path)
     except FileExistsError:
-        pass  # another vb process is creating it; its migration lock orders us
-    except OSError as exc:
-        raise DatabaseUnavailable(f"Cannot create the ledger {path}: {exc.strerror}.") from None
-    # WAL lets readers work while a writer commits; the mode is stored in the file.
-    conn = sqlite3.connect(path, timeout=eng.busy_timeout_seconds())
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
+        pass  # another vb process created it first; its migration lock orders us
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise DatabaseUnavailable(f"Cannot create the ledger {path}: {reason}.") from None
     finally:
-        conn.close()
+        try:
+            os.unlink(staging)
+        except OSError:
+            pass
 
 
-def backup_before_upgrade(location: Location, revision: str) -> None:
-    """Copy a SQLite ledger aside before migrating it (`FILE.pre-REV-TIMESTAMP.bak`)."""
+def backup_before_upgrade(location: Location, revision: str) -> Path:
+    """Copy a SQLite ledger aside before migrating it (`FILE.pre-REV-TIMESTAMP[-N].bak`, 0600)."""
     path = location.path
     assert path is not None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.pre-{revision}-{stamp}.bak")
-    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-        dest = sqlite3.connect(target)
+    for attempt in range(100):  # two upgrades in one second each get their own copy
+        suffix = f"-{attempt}" if attempt else ""
+        target = path.with_name(f"{path.name}.pre-{revision}-{stamp}{suffix}.bak")
         try:
-            source.backup(dest)
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise DatabaseUnavailable(f"Cannot back up {path} before upgrading it ({exc.strerror}); nothing was changed.") from None
+    else:
+        raise DatabaseUnavailable(f"Cannot find a free backup name next to {path}; nothing was changed.")
+    try:
+        source = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        try:
+            dest = sqlite3.connect(target)
+            try:
+                source.backup(dest)
+            finally:
+                dest.close()
         finally:
-            dest.close()
-    finally:
-        source.close()
+            source.close()
+    except sqlite3.Error as exc:
+        target.unlink(missing_ok=True)
+        raise DatabaseUnavailable(f"Cannot back up {path} before upgrading it ({exc}); nothing was changed.") from None
+    return target
