@@ -24,6 +24,7 @@ FORMATS = ("table", "plain", "csv", "json", "ndjson")
 FLATTENED = ("order_policy", "guardrails")  # nested groups shown as their own columns
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 Row = dict[str, Any]
 
@@ -82,19 +83,24 @@ def visible(text: str) -> str:
 
 def csv_cell(value: Any) -> str:
     text = cell_text(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_START):
+    # A replayed result (--key) holds decimals as strings: "-3.5" is a number, not a formula.
+    if isinstance(value, str) and text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text  # neutralised: a spreadsheet shows it as text, never runs it
     return text
 
 
 def render(data: Row | Iterable[Row], format: str, *, out: TextIO | None = None, columns: list[str] | None = None,
-           table_columns: list[str] | None = None, title: str | None = None) -> None:
-    """Write one object or a sequence of rows in `format`."""
+           table_columns: list[str] | None = None, title: str | None = None, empty_columns: list[str] | None = None) -> None:
+    """Write one object or a sequence of rows in `format`.
+
+    `empty_columns` is the header that plain and csv print when there are no rows, so a script
+    always sees the header.
+    """
     out = out or sys.stdout
     if isinstance(data, dict):
         _render_one(data, format, out, columns)
     else:
-        _render_many(iter(data), format, out, columns, table_columns, title)
+        _render_many(iter(data), format, out, columns, table_columns, title, empty_columns)
 
 
 def _render_one(row: Row, format: str, out: TextIO, columns: list[str] | None) -> None:
@@ -105,11 +111,11 @@ def _render_one(row: Row, format: str, out: TextIO, columns: list[str] | None) -
     elif format == "table":
         _record_table(flatten(row), out)
     else:
-        _render_many(iter([row]), format, out, columns, None, None)
+        _render_many(iter([row]), format, out, columns, None, None, None)
 
 
 def _render_many(rows: Iterator[Row], format: str, out: TextIO, columns: list[str] | None,
-                 table_columns: list[str] | None, title: str | None) -> None:
+                 table_columns: list[str] | None, title: str | None, empty_columns: list[str] | None = None) -> None:
     if format == "json":
         out.write("[")
         for index, row in enumerate(rows):
@@ -122,7 +128,7 @@ def _render_many(rows: Iterator[Row], format: str, out: TextIO, columns: list[st
         return
     flat_rows = (flatten(row) for row in rows)
     first = next(flat_rows, None)
-    header = columns or (list(first) if first is not None else [])
+    header = columns or (list(first) if first is not None else list(empty_columns or []))
     all_rows = chain([first], flat_rows) if first is not None else iter(())
     if format == "csv":
         writer = csv.writer(out, lineterminator="\n")

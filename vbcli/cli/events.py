@@ -8,7 +8,9 @@ import typer
 
 from vbcli.cli.common import FormatOpt, JsonOpt, LimitOpt, OptionalPosArg, SinceOpt, UntilOpt, handle_errors, output_format, read, show, time_opt
 
-app = typer.Typer(help="The audit trail of every change.", no_args_is_help=True)
+app = typer.Typer(help="The audit trail of every change.\n\nExample: vb events list AAPL --type order_filled", no_args_is_help=True)
+
+FIELDS = ["id", "ts", "type", "position_id", "order_id", "trade_id", "message", "data"]  # header of an empty listing
 
 
 @app.command("list")
@@ -29,4 +31,4 @@ def list_(
     filters = {"ref": pos, "type": type, "since": time_opt(since, "--since"),
                "until": time_opt(until, "--until", end_of_day=True), "limit": limit}
     rows = read(lambda s: events.list_events(s, **filters))
-    show(rows, fmt, title="events", table_columns=["ts", "type", "message", "position_id", "id"])
+    show(rows, fmt, title="events", table_columns=["ts", "type", "message", "position_id", "id"], empty_columns=FIELDS)

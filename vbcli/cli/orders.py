@@ -12,11 +12,13 @@ from vbcli.cli.common import (
 )
 from vbcli.errors import UsageError
 
-app = typer.Typer(help="Orders: place, fill (partially or fully), cancel.", no_args_is_help=True)
+app = typer.Typer(help="Orders: place, fill (partially or fully), cancel.\n\nExample: vb orders place AAPL buy 11", no_args_is_help=True)
 
 OrderArg = Annotated[str, typer.Argument(help="Order id (or at least 6 characters of it).", show_default=False)]
 SideArg = Annotated[str, typer.Argument(help="buy or sell.", show_default=False)]
 QtyArg = Annotated[str, typer.Argument(help="Quantity of shares.", show_default=False)]
+FIELDS = ["id", "position_id", "symbol", "side", "qty", "limit", "status", "filled_qty", "avg_fill_price",
+          "commission_rate", "key", "note", "created_at", "updated_at"]  # header of an empty listing
 LIST_COLUMNS = ["id", "symbol", "side", "qty", "limit", "status", "filled_qty", "avg_fill_price", "created_at"]
 STATUSES = ("open", "partially_filled", "filled", "cancelled")
 
@@ -62,7 +64,7 @@ def list_(
     if status is not None and status not in STATUSES:
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {status[:20]!r}.")
     rows = read(lambda s: orders.list_orders(s, ref=pos, status=status, limit=limit))
-    show(rows, fmt, title="orders", table_columns=LIST_COLUMNS)
+    show(rows, fmt, title="orders", table_columns=LIST_COLUMNS, empty_columns=FIELDS)
 
 
 @app.command("show")

@@ -10,11 +10,12 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
 
-from vbcli.domain.numbers import parse_decimal, parse_fraction, parse_positive
+from vbcli.domain.numbers import normalize, parse_decimal, parse_fraction, parse_positive
 from vbcli.errors import UsageError
 
 _PANEL = "Order policy and guardrails"
@@ -42,6 +43,8 @@ _OPTIONS: dict[str, tuple[Any, tuple[str, ...], Callable[[str, str], Any]]] = {
     "max_trade": (_opt("--max-trade", "Largest order as a share of position value (default 20%)."), ("max_trade",), lambda v, w: parse_fraction(v, what=w)),
     "max_orders_per_day": (_opt("--max-orders-per-day", "Orders per position per UTC day (default 5)."), ("max_orders_per_day",), lambda v, w: _count(v, w)),
 }
+# A zero trigger would trade on every tick, a zero anchor reset would reset on every tick.
+_NONZERO = ("trigger", "trigger_up", "trigger_down", "anchor_reset")
 _AUTO = Annotated[
     bool | None,
     typer.Option("--auto-rebalance/--no-auto-rebalance", help="Trade back inside the guardrails without a trigger (default on).", rich_help_panel=_PANEL, show_default=False),
@@ -87,7 +90,13 @@ def parse_settings(raw: dict[str, Any]) -> dict[str, Any]:
         value = raw.get(name)
         if value is None:
             continue
-        parsed = parse(value, "--" + name.replace("_", "-"))
+        flag = "--" + name.replace("_", "-")
+        parsed = parse(value, flag)
+        if isinstance(parsed, Decimal):
+            # 0.20 and 0.2 are one setting: store and print it one way on both engines.
+            parsed = normalize(parsed)
+            if name in _NONZERO and parsed == 0:
+                raise UsageError(f"{flag} must be greater than zero.")
         for field in fields:  # --trigger comes first, so --trigger-up/--trigger-down win
             settings[field] = parsed
     if raw.get("auto_rebalance") is not None:

@@ -8,9 +8,11 @@ import typer
 
 from vbcli.cli.common import DryRunOpt, FormatOpt, JsonOpt, KeyOpt, handle_errors, key_opt, output_format, read, show, write
 
-app = typer.Typer(help="Portfolios: named groups of positions.", no_args_is_help=True)
+app = typer.Typer(help="Portfolios: named groups of positions.\n\nExample: vb portfolios add retirement --currency USD", no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(help="Portfolio name.", show_default=False)]
+# The header of an empty listing (plain, csv); a test keeps it equal to the service's rows.
+FIELDS = ["id", "name", "currency", "description", "created_at", "updated_at", "positions"]
 
 
 @app.command("add")
@@ -44,7 +46,7 @@ def list_(format: FormatOpt = None, as_json: JsonOpt = False) -> None:
     from vbcli.services import portfolios
 
     fmt = output_format(format, as_json)
-    show(read(portfolios.list_all), fmt, title="portfolios",
+    show(read(portfolios.list_all), fmt, title="portfolios", empty_columns=FIELDS,
          table_columns=["name", "currency", "positions", "description", "id"])
 
 

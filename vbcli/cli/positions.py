@@ -11,10 +11,18 @@ from vbcli.cli.common import (
     output_format, read, show, write,
 )
 from vbcli.cli.policy_options import parse_settings, with_policy_options
+from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS
 from vbcli.errors import UsageError
 
-app = typer.Typer(help="Positions: one stock plus its own cash, with an order policy and guardrails.", no_args_is_help=True)
+app = typer.Typer(
+    help="Positions: one stock plus its own cash, with an order policy and guardrails.\n\n"
+    "Example: vb positions add AAPL --qty 100 --cash 10000 --anchor 150",
+    no_args_is_help=True,
+)
 
+# The header of an empty listing (plain, csv): the flattened fields of a position.
+FIELDS = ["id", "portfolio", "symbol", "status", "qty", "cash", "anchor", "avg_cost", "dividend_receivable", "realized_pnl",
+          "total_commission", "total_dividends", *POLICY_FIELDS, *GUARDRAIL_FIELDS, "created_at", "updated_at"]
 LIST_COLUMNS = ["portfolio", "symbol", "qty", "cash", "anchor", "avg_cost", "realized_pnl", "status", "id"]
 AmountArg = Annotated[str, typer.Argument(help="Amount of cash.", show_default=False)]
 
@@ -70,7 +78,7 @@ def list_(
     if status not in ("open", "closed", "all"):
         raise UsageError(f"--status must be open, closed or all, not {status[:20]!r}.")
     rows = read(lambda s: positions.list_all(s, portfolio=portfolio, status=status))
-    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS)
+    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS)
 
 
 @app.command("show")

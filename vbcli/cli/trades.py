@@ -11,9 +11,11 @@ from vbcli.cli.common import (
     decimal_opt, handle_errors, key_opt, output_format, read, show, side_arg, time_opt, write,
 )
 
-app = typer.Typer(help="Trades: fills, recorded or executed from orders.", no_args_is_help=True)
+app = typer.Typer(help="Trades: fills, recorded or executed from orders.\n\nExample: vb trades list AAPL --since 2026-01-01", no_args_is_help=True)
 
 TradeArg = Annotated[str, typer.Argument(help="Trade id (or at least 6 characters of it).", show_default=False)]
+FIELDS = ["id", "order_id", "position_id", "symbol", "side", "qty", "price", "commission", "executed_at",
+          "notional", "realized_pnl", "anchor_before", "status", "key"]  # header of an empty listing (SPEC §5 order)
 TABLE_COLUMNS = ["executed_at", "symbol", "side", "qty", "price", "commission", "realized_pnl", "status", "id"]
 
 
@@ -63,7 +65,7 @@ def list_(
     filters = {"ref": pos, "order": order, "portfolio": portfolio, "side": side_arg(side) if side else None,
                "since": time_opt(since, "--since"), "until": time_opt(until, "--until", end_of_day=True), "limit": limit}
     rows = read(lambda s: trades.list_trades(s, **filters))
-    show(rows, fmt, title="trades", table_columns=TABLE_COLUMNS)
+    show(rows, fmt, title="trades", table_columns=TABLE_COLUMNS, empty_columns=FIELDS)
 
 
 @app.command("show")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from vbcli.domain.numbers import CONTEXT, ZERO, fmt, round_avg_cost, round_money
+from vbcli.domain.numbers import CONTEXT, ZERO, fmt, normalize, round_avg_cost, round_money
 from vbcli.errors import Refused
 
 
@@ -60,13 +60,14 @@ def apply_fill(holdings: Holdings, side: str, qty: Decimal, price: Decimal, comm
     proceeds = notional - commission
     if holdings.cash + proceeds < 0:
         raise Refused(f"The commission {fmt(commission)} exceeds the cash the sale and the position provide.")
-    realized = (price - (holdings.avg_cost if holdings.avg_cost is not None else price)) * qty - commission
+    # Exact, without the trailing zeros that the 10-decimal avg_cost leaves (0.73132882880 → 0.7313288288).
+    realized = normalize((price - (holdings.avg_cost if holdings.avg_cost is not None else price)) * qty - commission)
     new_qty = holdings.qty - qty
     after = Holdings(
         qty=new_qty,
         cash=holdings.cash + proceeds,
         avg_cost=holdings.avg_cost if new_qty > 0 else None,
-        realized_pnl=holdings.realized_pnl + realized,
+        realized_pnl=normalize(holdings.realized_pnl + realized),
         total_commission=holdings.total_commission + commission,
     )
     return FillResult(after, notional, realized)
@@ -91,7 +92,7 @@ def reverse_fill(holdings: Holdings, side: str, qty: Decimal, price: Decimal, co
         holdings,
         qty=holdings.qty + qty,
         cash=cash,
-        realized_pnl=holdings.realized_pnl - realized,
+        realized_pnl=normalize(holdings.realized_pnl - realized),
         total_commission=holdings.total_commission - commission,
     )
 
@@ -110,3 +111,17 @@ def replay_avg_cost(opening_qty: Decimal, opening_cost: Decimal | None, fills: I
             if qty <= 0:
                 avg = None
     return avg
+
+
+@dataclass(frozen=True)
+class DividendAmounts:
+    gross: Decimal
+    tax: Decimal
+    net: Decimal
+
+
+def dividend_amounts(qty: Decimal, per_share: Decimal, withholding: Decimal, currency: str = "USD") -> DividendAmounts:
+    """gross = qty·per_share; tax = gross·withholding half-up to cents; net = gross − tax (SPEC §3)."""
+    gross = qty * per_share
+    tax = round_money(gross * withholding, currency)
+    return DividendAmounts(gross, tax, gross - tax)

@@ -63,15 +63,15 @@ def place(
     key: str | None = None,
 ) -> dict[str, Any]:
     """Place an order; the daily cap and guardrails apply (at the limit, else the anchor) unless forced."""
+    note = refs.check_text(note, what="The note")  # bad input (2) before lookups (3)
     position = for_write(session, ref)
-    note = refs.check_text(note, what="The note")
     context = order_context(session, position)
     price = limit if limit is not None else position.anchor
     refusal = _refusal(position, side, qty, price, context)
     if refusal and not force:
         record_event(session, "order_rejected", f"{side} {fmt(qty)} {position.symbol} refused: {refusal}",
                      position_id=position.id, data={"side": side, "qty": qty, "limit": limit, "reason": refusal})
-        raise Refused(f"Order refused: {refusal} (use --force to override).", commit=True)
+        raise Refused(f"Order refused: {refusal.rstrip('.')}; use --force to override.", commit=True)
     return create_order(session, position=position, side=side, qty=qty, limit=limit, note=note, key=key,
                         source="place", forced=bool(refusal and force), overridden=refusal)
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from vbcli.domain.ids import new_id
-from vbcli.domain.numbers import CONTEXT, ZERO, fmt, round_ratio
+from vbcli.domain.numbers import CONTEXT, ZERO, fmt, normalize, round_ratio
 from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS, Guardrails, OrderPolicy
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused, UsageError
@@ -121,14 +121,18 @@ def valuation(row: Position, price: Decimal) -> dict[str, Any]:
     if row.anchor is not None:
         sell_at = row.anchor * (1 + row.trigger_up)
         buy_at = row.anchor * (1 - row.trigger_down)
+
+    def plain(value: Decimal | None) -> Decimal | None:
+        return None if value is None else normalize(value)  # 16575.0 → 16575: computed, not typed
+
     return {
         "price": price,
-        "stock_value": stock_value,
-        "total_value": total,
+        "stock_value": plain(stock_value),
+        "total_value": plain(total),
         "stock_alloc": round_ratio(stock_value / total, 6) if total else None,
-        "unrealized_pnl": unrealized,
-        "sell_trigger_price": sell_at,
-        "buy_trigger_price": buy_at,
+        "unrealized_pnl": plain(unrealized),
+        "sell_trigger_price": plain(sell_at),
+        "buy_trigger_price": plain(buy_at),
         "change": round_ratio((price - row.anchor) / row.anchor, 6) if row.anchor else None,
     }
 
@@ -150,15 +154,23 @@ def update(session: Session, *, ref: str, anchor: Decimal | None = None, setting
         setattr(row, field, value)
     if anchor is not None:
         row.anchor = anchor
+    old, new = _settings(before), _settings(position_view(row, name))
+    changed = {k: {"old": old[k], "new": new[k]} for k in new if old[k] != new[k] or str(old[k]) != str(new[k])}
+    if not changed:
+        return before  # nothing differs: nothing to record
     row.updated_at = utcnow()
     session.add(row)
-    after = position_view(row, name)
-    changed = {k: {"old": before[k], "new": after[k]} for k in ("anchor", "order_policy", "guardrails") if before[k] != after[k]}
-    if anchor is not None and before["anchor"] != anchor:
+    if "anchor" in changed:
         record_event(session, "anchor_updated", f"{row.symbol} anchor set to {fmt(anchor)}", position_id=row.id,
                      data={"old": before["anchor"], "new": anchor, "cause": "set"})
-    record_event(session, "position_updated", f"{row.symbol} settings changed", position_id=row.id, data={"changes": changed})
-    return after
+    record_event(session, "position_updated", f"{row.symbol} changed: {', '.join(changed)}", position_id=row.id,
+                 data={"changes": changed})
+    return position_view(row, name)
+
+
+def _settings(view: dict[str, Any]) -> dict[str, Any]:
+    """The anchor, policy and guardrails of a position view as one flat field → value dict."""
+    return {"anchor": view["anchor"], **view["order_policy"], **view["guardrails"]}
 
 
 def move_cash(session: Session, *, ref: str, amount: Decimal, deposit: bool) -> dict[str, Any]:

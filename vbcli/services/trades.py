@@ -47,12 +47,12 @@ def fill(
     """Execute (part of) an open order at `price`: a trade, the accounting, the new anchor."""
     order = refs.order(session, ref)
     if order.status not in LIVE_STATUSES:
-        raise Conflict(f"Order {order.id} is {order.status}; it cannot be filled.")
+        raise Conflict(f"Order {order.id} is already {order.status}; only open or partially filled orders can be filled.")
     position = for_write(session, order.position_id)
     remaining = order.qty - order.filled_qty
     qty = remaining if qty is None else qty
     if qty > remaining:
-        raise Conflict(f"Order {order.id} has {fmt(remaining)} left to fill, less than {fmt(qty)}.")
+        raise Conflict(f"Order {order.id} has only {fmt(remaining)} left to fill, not {fmt(qty)}; give --qty {fmt(remaining)} or less.")
     if order.limit_price is not None:
         if order.side == "buy" and price > order.limit_price:
             raise Refused(f"Fill price {fmt(price)} is above the buy limit {fmt(order.limit_price)}.")
@@ -141,8 +141,8 @@ def add(
 
 def void(session: Session, *, ref: str, reason: str) -> dict[str, Any]:
     """Reverse a trade's effects and keep it with status `voided`; the anchor stays."""
+    reason = refs.check_text(reason, what="The reason")  # bad input (2) before lookups (3)
     trade = refs.trade(session, ref)
-    reason = refs.check_text(reason, what="The reason")
     if trade.status == "voided":
         raise Conflict(f"Trade {trade.id} is already voided.")
     position = for_write(session, trade.position_id)

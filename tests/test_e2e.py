@@ -1,0 +1,104 @@
+"""The installed `vb` as a real process with a private HOME: persistence, start-up, concurrency."""
+
+from __future__ import annotations
+
+import json
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal as D
+
+from tests.conftest import make_process_runner
+
+WORKERS = 8
+TRADES_EACH = 25
+
+
+def test_data_persists_across_processes_in_the_default_ledger(tmp_path):
+    vb = make_process_runner(None, tmp_path)  # no --db: the default file in VB_DATA_DIR
+    added = vb("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150")
+    assert added.exit_code == 0, added.stderr
+    ledger = tmp_path / "data" / "vb.sqlite"
+    assert ledger.is_file()
+    assert stat.S_IMODE(ledger.stat().st_mode) == 0o600
+    assert stat.S_IMODE(ledger.parent.stat().st_mode) == 0o700
+    assert vb("db", "path").stdout.strip() == str(ledger)
+
+    assert vb("trades", "add", "AAPL", "sell", "10", "--price", "160", "--commission", "1").exit_code == 0
+    # A third process sees both: 90 shares; cash 10 000 + 1 600 − 1 = 11 599.
+    shown = json.loads(vb("positions", "show", "AAPL", "--json").stdout)
+    assert (shown["qty"], shown["cash"], shown["anchor"]) == ("90", "11599", "160")
+    assert len(json.loads(vb("events", "list", "--json").stdout)) == 4  # created, placed, filled, anchor
+    info = json.loads(vb("db", "info", "--json").stdout)
+    assert (info["source"], info["engine"], info["trades"]) == ("default", "sqlite", 1)
+
+
+def test_version_and_help_work(tmp_path):
+    vb = make_process_runner(None, tmp_path)
+    version = vb("--version")
+    assert version.exit_code == 0 and version.stdout.startswith("vb ") and version.stderr == ""
+    helped = vb("--help")
+    assert helped.exit_code == 0 and "Example: vb" in helped.stdout
+    for noun in ("portfolios", "positions", "orders", "trades", "events", "db"):
+        assert noun in helped.stdout
+    assert not (tmp_path / "data").exists()  # neither opens the ledger
+
+
+def test_tracebacks_only_with_vb_debug(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a ledger\n")
+    vb = make_process_runner(str(notes), tmp_path)
+    quiet = vb("portfolios", "list")
+    assert quiet.exit_code == 6 and "Traceback" not in quiet.stderr
+    assert quiet.stderr.count("\n") == 1
+    loud = vb("portfolios", "list", env={"VB_DEBUG": "1"})
+    assert loud.exit_code == 6 and "Traceback (most recent call last)" in loud.stderr
+    assert loud.stderr.strip().splitlines()[-1].startswith("vb: ")
+
+
+def test_concurrent_writers_lose_nothing(db_url, tmp_path):
+    vb = make_process_runner(db_url, tmp_path)
+    opened = vb("positions", "add", "AAPL", "--qty", "1000", "--cash", "100000", "--anchor", "10", "--json")
+    assert opened.exit_code == 0, opened.stderr
+
+    def worker(index: int) -> list[int]:
+        codes = []
+        for step in range(TRADES_EACH):
+            side = "buy" if step % 2 == 0 else "sell"
+            result = vb("trades", "add", "AAPL", side, "1", "--price", "10", "--commission", "0.01",
+                        "--key", f"w{index}-{step}")
+            codes.append(result.exit_code)
+            assert result.exit_code == 0, result.stderr
+        return codes
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        codes = [code for codes in pool.map(worker, range(WORKERS)) for code in codes]
+    assert codes == [0] * (WORKERS * TRADES_EACH)
+
+    # Each worker: 13 buys and 12 sells of 1 share at 10 → +1 share, cash −10; 25 commissions of 0.01.
+    # 8 workers: qty 1 000 + 8 = 1 008; cash 100 000 − 80 − 200·0.01 = 99 918.
+    shown = json.loads(vb("positions", "show", "AAPL", "--json").stdout)
+    assert D(shown["qty"]) == D("1008")
+    assert D(shown["cash"]) == D("99918")
+    assert D(shown["total_commission"]) == D("2")
+    trades = json.loads(vb("trades", "list", "--json").stdout)
+    assert len(trades) == WORKERS * TRADES_EACH
+    assert len({t["key"] for t in trades}) == WORKERS * TRADES_EACH
+    filled = json.loads(vb("events", "list", "--type", "order_filled", "--json").stdout)
+    assert len(filled) == WORKERS * TRADES_EACH
+
+
+def test_one_key_retried_concurrently_makes_one_trade(db_url, tmp_path):
+    vb = make_process_runner(db_url, tmp_path)
+    assert vb("positions", "add", "AAPL", "--cash", "1000").exit_code == 0
+
+    def attempt(_: int):  # type: ignore[no-untyped-def]
+        return vb("trades", "add", "AAPL", "buy", "1", "--price", "10", "--key", "broker-fill-1", "--json")
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(attempt, range(4)))
+    assert [r.exit_code for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
+    assert len({r.stdout for r in results}) == 1  # every retry printed the first result
+    trades = json.loads(vb("trades", "list", "--json").stdout)
+    assert len(trades) == 1 and trades[0]["id"] == json.loads(results[0].stdout)["id"]
+    assert json.loads(vb("positions", "show", "AAPL", "--json").stdout)["qty"] == "1"
+
