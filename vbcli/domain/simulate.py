@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
 
+from vbcli.domain.accounting import dividend_amounts
 from vbcli.domain.numbers import CONTEXT, ONE, ZERO, floor_decimals, round_money, round_ratio
 from vbcli.domain.policy import Guardrails, OrderPolicy
 from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, OrderContext, PositionState, evaluate, floor_quantity
@@ -142,7 +143,7 @@ class _Run:
     def __init__(self, start: PositionState, policy: OrderPolicy, guardrails: Guardrails, withholding: Decimal, currency: str):
         self.qty, self.cash, self.receivable, self.anchor = start.qty, start.cash, start.receivable, start.anchor
         self.policy, self.guardrails, self.currency = policy, guardrails, currency
-        self.keep = ONE - withholding  # the share of a gross dividend that reaches cash
+        self.withholding = withholding
         self.context = OrderContext(apply_daily_cap=False, currency=currency)
         self.initial = ZERO
         self.bh_qty = ZERO
@@ -184,10 +185,11 @@ class _Run:
         # A backtest pays the net dividend at once instead of through a receivable.
         if self.anchor is not None:
             self.anchor -= per_share
-        net = self.qty * per_share * self.keep
+        # The same amounts as the ledger: tax rounded half-up to cents.
+        net = dividend_amounts(self.qty, per_share, self.withholding, self.currency).net
         self.cash += net
         self.dividends += net
-        self.bh_cash += self.bh_qty * per_share * self.keep
+        self.bh_cash += dividend_amounts(self.bh_qty, per_share, self.withholding, self.currency).net
 
     def _fill(self, bar: Bar, side: str, qty: Decimal, commission: Decimal, reason: str) -> None:
         notional = qty * bar.price

@@ -14,7 +14,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from vbcli.domain.ids import new_id
-from vbcli.domain.numbers import ZERO, fmt, normalize, round_money
+from vbcli.domain.accounting import dividend_amounts
+from vbcli.domain.numbers import ZERO, fmt, normalize
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, UsageError
 from vbcli.services import refs
@@ -99,9 +100,8 @@ def apply_ex_date(session: Session, row: Dividend, position: Position) -> None:
     """Announced → receivable: the anchor drops by the dividend; the net goes to the receivable."""
     start = _day_start(row.ex_date)
     qty = shares_before(session, position, start)
-    gross = normalize(qty * row.per_share)
-    tax = round_money(gross * row.withholding, _currency(session, position))
-    net = normalize(gross - tax)
+    amounts = dividend_amounts(qty, row.per_share, row.withholding, _currency(session, position))
+    gross, tax, net = normalize(amounts.gross), amounts.tax, normalize(amounts.net)
     now = utcnow()
     row.qty, row.gross, row.tax, row.net, row.status, row.updated_at = qty, gross, tax, net, "receivable", now
     position.dividend_receivable = position.dividend_receivable + net
