@@ -300,7 +300,7 @@ def test_now_and_today():
         ("2026-13-01", "is not a date (2026-11-26)"),
         ("2026-02-30", "is not a date"),
         ("26-01-01", "is not a date"),
-        ("yesterday", "is not a date"),
+        ("tomorrow", "is not a date"),
         ("", "is not a date"),
         ("2026-01-01T25:00:00Z", "is not a date"),
         ("0001-01-01T00:00:00Z", "is out of range"),
@@ -315,3 +315,16 @@ def test_malformed_times_are_refused(text, message):
 def test_parse_date_refuses_a_date_time():
     with pytest.raises(UsageError, match="is not a date such as 2026-11-26"):
         parse_date("2026-11-26T00:00:00Z", what="--ex-date")
+
+
+def test_yesterday_is_the_previous_utc_day():
+    from datetime import timedelta
+
+    from vbcli.domain.timeparse import parse_date, parse_time, utcnow
+
+    today = utcnow().date()
+    assert parse_date("yesterday", what="--date") == today - timedelta(days=1)
+    start = parse_time("yesterday", what="--since")
+    end = parse_time("Yesterday", what="--until", end_of_day=True)
+    assert (start.date(), start.hour, start.minute) == (today - timedelta(days=1), 0, 0)
+    assert end.date() == today - timedelta(days=1) and (end.hour, end.minute, end.second) == (23, 59, 59)

@@ -4,14 +4,42 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from typer.core import TyperGroup
 
 from vbcli import __version__
 from vbcli.cli import common
 
+
+class VbGroup(TyperGroup):
+    """The root group: usage errors become one `vb: …` line on stderr with exit 2 (SPEC §6)."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as error:
+            print(error.ctx.get_help() if error.ctx else "", file=sys.stderr)
+            code = 2
+        except UsageError as error:
+            where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+            message = common.out.visible(error.format_message().rstrip("."))
+            print(f"vb: {message}{where}.", file=sys.stderr)
+            code = error.exit_code
+        except ClickException as error:
+            print(f"vb: {common.out.visible(error.format_message())}", file=sys.stderr)
+            code = error.exit_code
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=VbGroup,
     name="vb",
     help="vb: a ledger for volatility balancing. Positions of one stock plus cash; buy dips, sell rises.\n\n"
     "Example: vb positions add AAPL --qty 100 --cash 10000 --anchor 150",

@@ -9,7 +9,7 @@ import typer
 from vbcli import render as out
 from vbcli.cli.common import FormatOpt, JsonOpt, State, handle_errors, output_format, read, show
 
-app = typer.Typer(help="The ledger database: where it is, what it holds, upkeep.", no_args_is_help=True)
+app = typer.Typer(help="The ledger database: where it is, what it holds, upkeep.\n\nExample: vb db info", no_args_is_help=True)
 
 
 @app.command("path")

@@ -14,7 +14,7 @@ from vbcli.domain.numbers import parse_fraction
 from vbcli.domain.timeparse import parse_date
 from vbcli.errors import UsageError
 
-app = typer.Typer(help="Dividends: announced → receivable on the ex-date → paid on the pay date.", no_args_is_help=True)
+app = typer.Typer(help="Dividends: announced → receivable on the ex-date → paid on the pay date.\n\nExample: vb dividends add AAPL --per-share 0.25 --ex-date 2026-11-10", no_args_is_help=True)
 
 LIST_COLUMNS = ["id", "symbol", "per_share", "ex_date", "pay_date", "qty", "gross", "tax", "net", "status"]
 STATUSES = ("announced", "receivable", "paid")

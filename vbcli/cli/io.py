@@ -15,9 +15,9 @@ from vbcli.cli.common import (
 )
 from vbcli.errors import UsageError
 
-export_app = typer.Typer(help="Export trades, orders, events, positions, dividends or everything (csv, json, ndjson, ledger, beancount).",
+export_app = typer.Typer(help="Export trades, orders, events, positions, dividends or everything (csv, json, ndjson, ledger, beancount).\n\nExample: vb export trades --format csv --out trades.csv",
                          no_args_is_help=True)
-import_app = typer.Typer(help="Import fills from a file, or a whole ledger from `vb export all`.", no_args_is_help=True)
+import_app = typer.Typer(help="Import fills from a file, or a whole ledger from `vb export all`.\n\nExample: vb import trades fills.csv --dry-run", no_args_is_help=True)
 
 ExportFormatOpt = Annotated[str, typer.Option("--format", "-f", help="csv, json, ndjson, ledger (hledger) or beancount.")]
 OutOpt = Annotated[str | None, typer.Option("--out", "-o", help="Write to this file, replaced atomically (default or -: stdout).", show_default=False)]

@@ -7,12 +7,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from vbcli.errors import UsageError
 
 
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
 def parse_time(text: str, *, what: str, end_of_day: bool = False) -> datetime:
-    """Parse `2026-11-26`, a date-time with offset (`…T14:30:00Z`, `…+01:00`), `now` or `today`.
+    """Parse `2026-11-26`, a date-time with offset (`…T14:30:00Z`), `now`, `today` or `yesterday`.
 
     A bare date means the start of that UTC day, or with `end_of_day` its last instant, so
     that `--until 2026-11-26` includes the whole day.
@@ -21,8 +23,8 @@ def parse_time(text: str, *, what: str, end_of_day: bool = False) -> datetime:
     lowered = raw.lower()
     if lowered == "now":
         return utcnow()
-    if lowered == "today":
-        day = utcnow().date()
+    if lowered in RELATIVE_DAYS:
+        day = utcnow().date() + timedelta(days=RELATIVE_DAYS[lowered])
     else:
         day = _parse_date_only(raw)
     if day is not None:
@@ -32,7 +34,7 @@ def parse_time(text: str, *, what: str, end_of_day: bool = False) -> datetime:
     try:
         value = datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"{what} {raw[:40]!r} is not a date (2026-11-26), a date-time with offset (2026-11-26T14:30:00Z), now or today.") from None
+        raise UsageError(f"{what} {raw[:40]!r} is not a date (2026-11-26), a date-time with offset (2026-11-26T14:30:00Z), now, today or yesterday.") from None
     if value.tzinfo is None:
         raise UsageError(f"{what} {raw[:40]!r} has no UTC offset; add Z or +HH:MM, or give a date.")
     if not 1900 <= value.year <= 9998:
@@ -43,8 +45,8 @@ def parse_time(text: str, *, what: str, end_of_day: bool = False) -> datetime:
 def parse_date(text: str, *, what: str) -> date:
     """A calendar date (`2026-11-26`, `today`)."""
     raw = str(text).strip()
-    if raw.lower() == "today":
-        return utcnow().date()
+    if raw.lower() in RELATIVE_DAYS:
+        return utcnow().date() + timedelta(days=RELATIVE_DAYS[raw.lower()])
     day = _parse_date_only(raw)
     if day is None:
         raise UsageError(f"{what} {raw[:40]!r} is not a date such as 2026-11-26.")
