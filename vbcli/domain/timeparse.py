@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from vbcli.errors import UsageError
 
-
+RELATIVE_DAYS = {"today": 0, "yesterday": -1}  # UTC days
 
 
 def utcnow() -> datetime:
