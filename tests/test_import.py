@@ -68,7 +68,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(opened, tmp_path):
                     + "MSFT,sell,1,100,,,\n"         # line 4: no shares
                     + "NOPE,buy,1,100,,,\n"          # line 5: unknown position
                     + "AAPL,buy,-1,1e3,,,\n"         # line 6: bad qty
-                    + "AAPL,buy,1,100,,yesterday,\n")  # line 7: bad time
+                    + "AAPL,buy,1,100,,someday,\n")  # line 7: bad time
     result = vb("import", "trades", str(path))
     assert result.exit_code == 7
     lines = [line for line in result.stderr.splitlines() if line.startswith(str(path))]

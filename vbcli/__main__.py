@@ -1,4 +1,4 @@
-from vbcli.cli import main
+from vbcli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -45,3 +45,25 @@ def new_id(kind: str) -> str:
             randomness = int.from_bytes(os.urandom(10), "big") >> 1  # headroom for increments
         _last = (millis, randomness)
     return PREFIXES[kind] + _encode(millis, 10) + _encode(randomness, 16)
+
+
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 10 bits → two base32 digits
+
+
+def new_ids(kind: str, count: int) -> list[str]:
+    """`count` new ids at once (bulk paths): the monotonic successors `new_id` would give, faster."""
+    global _last
+    if count <= 0:
+        return []
+    with _lock:
+        millis = time.time_ns() // 1_000_000
+        last_millis, last_random = _last
+        if millis <= last_millis:
+            millis, randomness = last_millis, last_random + 1
+        else:
+            randomness = int.from_bytes(os.urandom(10), "big") >> 1
+        _last = (millis, randomness + count - 1)
+    head, pairs = PREFIXES[kind] + _encode(millis, 10), _PAIRS
+    return [head + "".join([pairs[(n >> 70) & 1023], pairs[(n >> 60) & 1023], pairs[(n >> 50) & 1023], pairs[(n >> 40) & 1023],
+                            pairs[(n >> 30) & 1023], pairs[(n >> 20) & 1023], pairs[(n >> 10) & 1023], pairs[n & 1023]])
+            for n in range(randomness, randomness + count)]

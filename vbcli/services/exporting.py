@@ -97,12 +97,18 @@ def _window(stmt: Any, column: Any, filters: Filters, *, dates: bool = False) ->
     return stmt
 
 
-def trade_rows(session: Session, filters: Filters) -> Iterator[dict[str, Any]]:
+def trades_query(session: Session, filters: Filters, *columns: Any) -> Any:
+    """The trades of an export, oldest first: whole rows, or only `columns`."""
     t = Trade.__table__.c  # type: ignore[attr-defined]
-    stmt = _window(scope(session, select(Trade.__table__), t.position_id, filters), t.executed_at, filters)  # type: ignore[arg-type]
+    stmt = select(*columns) if columns else select(Trade.__table__)  # type: ignore[arg-type]
+    stmt = _window(scope(session, stmt, t.position_id, filters), t.executed_at, filters)
     if filters.side:
         stmt = stmt.where(t.side == filters.side)
-    for row in stream(session, stmt.order_by(t.executed_at, ordered(session, t.id))):
+    return stmt.order_by(t.executed_at, ordered(session, t.id))
+
+
+def trade_rows(session: Session, filters: Filters) -> Iterator[dict[str, Any]]:
+    for row in stream(session, trades_query(session, filters)):
         yield trade_view(row)  # type: ignore[arg-type]
 
 
@@ -167,6 +173,11 @@ def export(session: Session, *, kind: str, format: str, filters: Filters, sink: 
         write_journal(session, format=format, filters=filters, sink=sink)
     elif kind == "all":
         write_all(session, sink)
+    elif kind == "trades" and format == "csv" and session.info.get("vb_dialect") == "sqlite":
+        from vbcli.services.fastcsv import write_trades_csv
+
+        columns = [Trade.__table__.c[name] for name in TRADE_FIELDS]  # type: ignore[attr-defined]
+        write_trades_csv(session, trades_query(session, filters, *columns), sink)
     else:
         columns = list(TRADE_FIELDS) if kind == "trades" else None
         out.render(_chunked(ROWS[kind](session, filters), sink), format, out=sink.stream, columns=columns)

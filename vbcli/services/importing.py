@@ -3,12 +3,14 @@ idempotent) and `import all` (an `export all` document into an empty ledger, exa
 
 Every bad row is reported as `FILE:LINE: message` (exit 7) and nothing is written. Fills go
 through the same accounting as `vb trades add` (domain.accounting.apply_fill), but rows are
-built in memory and inserted with one executemany per table.
+built as plain rows and inserted with one executemany per table, a chunk at a time.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import io
 import json
 import sys
@@ -19,23 +21,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from vbcli.domain.accounting import Holdings, apply_fill, default_commission
-from vbcli.domain.ids import new_id
+from vbcli.domain.ids import new_ids
 from vbcli.domain.numbers import fmt, parse_decimal, parse_positive, round_avg_cost
-from vbcli.domain.timeparse import parse_time, utcnow
+from vbcli.domain.timeparse import parse_time, rfc3339, utcnow
 from vbcli.errors import BadInputData, Conflict, NotFound, UsageError, VbError, problem
-from vbcli.services import refs
-from vbcli.services.audit import chain_rows, to_json_value
-from vbcli.services.idempotency import request_hash
-from vbcli.services.views import order_view, trade_view
-from vbcli.store.tables import IdempotencyKey, Order, Portfolio, Position, Trade
+from vbcli.services.bulk import EventChain, TableWriter, dumps
+from vbcli.store.tables import Event, IdempotencyKey, Order, Portfolio, Position, Trade
 
 INPUT_FORMATS = ("csv", "json", "ndjson")
 Progress = Callable[[int], None]
 _NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+CHUNK = 5000  # fills checked, applied and inserted together: memory stays flat however long the file
 
 
 def read_source(path: str) -> tuple[str, str]:
@@ -73,17 +72,33 @@ def _text(value: Any) -> str:
 def records(text: str, format: str, source: str) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows with their line numbers; a malformed document raises BadInputData."""
     if format == "csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        if reader.fieldnames is None:
-            return
-        for row in reader:
-            yield reader.line_num, {(k or "").strip().lower(): _text(v).strip() for k, v in row.items() if k is not None}
+        yield from _csv_records(text)
     elif format == "ndjson":
         for number, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 yield number, _object(line, 0, number, source)[0]
     else:
         yield from _json_array(text, source)
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """csv.DictReader's rows and line numbers (blank rows skipped, short rows padded), made cheaper."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        return
+    keys = [name.strip().lower() for name in header]
+    width = len(keys)
+    for row in reader:
+        line = reader.line_num  # DictReader reports the line where the row's read began
+        while row == []:
+            row = next(reader, None)  # type: ignore[arg-type]
+            if row is None:
+                return
+        cells = {key: _text(value).strip() for key, value in zip(keys, row)}
+        for key in keys[len(row):width]:
+            cells[key] = ""
+        yield line, cells
 
 
 def _object(text: str, pos: int, line: int, source: str) -> tuple[dict[str, str], int]:
@@ -131,6 +146,16 @@ class Fill:
     key: str | None
 
 
+@functools.lru_cache(maxsize=4096)
+def _positive(text: str, what: str) -> Decimal:
+    return parse_positive(text, what=what)  # errors are raised, never cached
+
+
+@functools.lru_cache(maxsize=4096)
+def _decimal(text: str, what: str) -> Decimal:
+    return parse_decimal(text, what=what)
+
+
 def parse_fill(line: int, row: dict[str, str]) -> Fill | None:
     """One row as a fill (None for a voided row of an export); raises UsageError with the reason."""
     if row.get("status", "") not in ("", "executed"):
@@ -146,8 +171,8 @@ def parse_fill(line: int, row: dict[str, str]) -> Fill | None:
     key = row.get("key") or None
     if key is not None and len(key) > 200:
         raise UsageError("key is longer than 200 characters")
-    return Fill(line, ref, side, parse_positive(row.get("qty", ""), what="qty"), parse_positive(row.get("price", ""), what="price"),
-                parse_decimal(commission, what="commission") if commission else None,
+    return Fill(line, ref, side, _positive(row.get("qty", ""), "qty"), _positive(row.get("price", ""), "price"),
+                _decimal(commission, "commission") if commission else None,
                 parse_time(at, what="executed_at") if at else None, key)
 
 
@@ -157,73 +182,95 @@ def _same(trade: Trade, position_id: str, fill: Fill) -> bool:
             and (fill.at is None or trade.executed_at == fill.at))
 
 
+def _json(value: Decimal | None) -> str | None:
+    return None if value is None else fmt(value)
+
+
 class _Batch:
-    """Rows accumulated in memory, inserted with one executemany per table."""
+    """The rows of up to CHUNK fills, built as plain dicts and inserted with one executemany per table.
 
-    def __init__(self) -> None:
-        self.orders: list[dict[str, Any]] = []
-        self.trades: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-        self.keys: list[dict[str, Any]] = []
-        self.positions: dict[str, Position] = {}
+    Holdings are tracked here and written to the positions once, at the end.
+    """
 
-    def add(self, position: Position, fill: Fill, currency: str, now: datetime) -> None:
+    def __init__(self, session: Session) -> None:
+        self.writers = {model: TableWriter(session, model.__table__) for model in (Order, Trade, Event, IdempotencyKey)}  # type: ignore[attr-defined]
+        self.chain = EventChain(session)
+        self.fills: list[tuple[Position, Fill, Decimal, Any, Decimal | None]] = []
+        self.held: dict[str, tuple[Position, Holdings, Decimal | None]] = {}
+        self.imported = 0
+
+    def add(self, position: Position, fill: Fill, currency: str) -> None:
+        """Apply one fill to the position's running holdings (raises Refused like `trades add`)."""
+        _, held, anchor = self.held.get(position.id) or (position, Holdings(
+            position.qty, position.cash, position.avg_cost, position.realized_pnl, position.total_commission), position.anchor)
         commission = fill.commission
         if commission is None:
             commission = default_commission(fill.qty * fill.price, position.commission_rate, currency)
-        held = Holdings(position.qty, position.cash, position.avg_cost, position.realized_pnl, position.total_commission)
         result = apply_fill(held, fill.side, fill.qty, fill.price, commission, position.symbol)
-        order = {"id": new_id("order"), "position_id": position.id, "side": fill.side, "qty": fill.qty, "limit_price": None,
-                 "status": "filled", "filled_qty": fill.qty, "avg_fill_price": round_avg_cost(result.notional / fill.qty),
-                 "commission_rate": position.commission_rate, "key": fill.key, "note": "", "forced": False, "source": "import",
-                 "created_at": now, "updated_at": now}
-        trade = {"id": new_id("trade"), "order_id": order["id"], "position_id": position.id, "symbol": position.symbol,
-                 "side": fill.side, "qty": fill.qty, "price": fill.price, "commission": commission, "notional": result.notional,
-                 "realized_pnl": result.realized_pnl, "anchor_before": position.anchor, "executed_at": fill.at or now,
-                 "status": "executed", "key": fill.key, "void_reason": "", "voided_at": None, "created_at": now}
-        h = result.holdings
-        position.qty, position.cash, position.avg_cost = h.qty, h.cash, h.avg_cost
-        position.realized_pnl, position.total_commission, position.updated_at = h.realized_pnl, h.total_commission, now
-        anchor_before, position.anchor = position.anchor, fill.price
-        self.positions[position.id] = position
-        self.orders.append(order)
-        self.trades.append(trade)
-        view = trade_view(_Row(trade))  # type: ignore[arg-type]
-        self._events(position, order, view, anchor_before, now)
-        if fill.key:
-            self.keys.append({"key": fill.key, "command": "import.trades", "request_hash": request_hash("import.trades", view),
-                              "result": json.dumps(to_json_value(view), ensure_ascii=False), "created_at": now})
+        self.held[position.id] = (position, result.holdings, fill.price)
+        self.fills.append((position, fill, commission, result, anchor))
 
-    def _events(self, position: Position, order: dict[str, Any], view: dict[str, Any], anchor_before: Decimal | None, now: datetime) -> None:
-        side, qty, symbol, price = order["side"], order["qty"], position.symbol, view["price"]
-        ids = {"position_id": position.id, "order_id": order["id"]}
-        self.events += [
-            {"type": "order_placed", "message": f"{side} {fmt(qty)} {symbol}", **ids, "ts": now,
+    def flush(self, session: Session, now: datetime, write: bool) -> None:
+        """Insert the rows of the fills added since the last flush (or drop them when `write` is off)."""
+        fills, self.fills = self.fills, []
+        if not write or not fills:
+            return
+        orders, trades, events, keys = [], [], [], []
+        for (position, fill, commission, result, anchor), order_id, trade_id in zip(
+                fills, new_ids("order", len(fills)), new_ids("trade", len(fills))):
+            order, trade, view = self._rows(position, fill, commission, result, anchor, order_id, trade_id, now)
+            orders.append(order)
+            trades.append(trade)
+            self._events(events, position, fill, view, result.holdings, anchor, now)
+            if fill.key:
+                keys.append({"key": fill.key, "command": "import.trades", "created_at": now,
+                             "request_hash": hashlib.sha256(dumps({"command": "import.trades", "request": view}).encode("utf-8")).hexdigest(),
+                             "result": json.dumps(view, ensure_ascii=False)})
+        self.writers[Order].write(session, orders)
+        self.writers[Trade].write(session, trades)
+        self.writers[Event].write(session, self.chain.rows(events))
+        self.writers[IdempotencyKey].write(session, keys)
+        self.imported += len(fills)
+
+    @staticmethod
+    def _rows(position: Position, fill: Fill, commission: Decimal, result: Any, anchor: Decimal | None, order_id: str,
+              trade_id: str, now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The order and trade rows (decimals as fmt() text, see bulk.TableWriter) and the trade's JSON view."""
+        qty, price, at = fmt(fill.qty), fmt(fill.price), fill.at or now
+        order = {"id": order_id, "position_id": position.id, "side": fill.side, "qty": qty, "limit_price": None,
+                 "status": "filled", "filled_qty": qty, "avg_fill_price": fmt(round_avg_cost(result.notional / fill.qty)),
+                 "commission_rate": fmt(position.commission_rate), "key": fill.key, "note": "", "forced": False, "source": "import",
+                 "created_at": now, "updated_at": now}
+        # trade_view of the row, JSON-ready (what audit.to_json_value would make of it).
+        view = {"id": trade_id, "order_id": order_id, "position_id": position.id, "symbol": position.symbol, "side": fill.side,
+                "qty": qty, "price": price, "commission": fmt(commission), "executed_at": rfc3339(at),
+                "notional": fmt(result.notional), "realized_pnl": fmt(result.realized_pnl), "anchor_before": _json(anchor),
+                "status": "executed", "key": fill.key}
+        trade = {**view, "executed_at": at, "void_reason": "", "voided_at": None, "created_at": now}
+        return order, trade, view
+
+    @staticmethod
+    def _events(events: list[dict[str, Any]], position: Position, fill: Fill, view: dict[str, Any], after: Holdings,
+                anchor_before: Decimal | None, now: datetime) -> None:
+        side, qty, symbol, price, order_id = fill.side, view["qty"], position.symbol, view["price"], view["order_id"]
+        ids = {"position_id": position.id, "order_id": order_id}
+        events += [
+            {"type": "order_placed", "message": f"{side} {qty} {symbol}", **ids, "ts": now,
              "data": {"side": side, "qty": qty, "limit": None, "source": "import"}},
-            {"type": "order_filled", "message": f"{side} {fmt(qty)} {symbol} at {fmt(price)}", **ids, "trade_id": view["id"],
-             "data": {"trade": view, "qty_after": position.qty, "cash_after": position.cash}},
-            {"type": "anchor_updated", "message": f"{symbol} anchor {fmt(anchor_before)} → {fmt(price)}", "position_id": position.id,
-             "trade_id": view["id"], "data": {"old": anchor_before, "new": price, "cause": "fill"}},
+            {"type": "order_filled", "message": f"{side} {qty} {symbol} at {price}", **ids, "trade_id": view["id"], "ts": now,
+             "data": {"trade": view, "qty_after": fmt(after.qty), "cash_after": fmt(after.cash)}},
+            {"type": "anchor_updated", "message": f"{symbol} anchor {fmt(anchor_before)} → {price}", "position_id": position.id,
+             "trade_id": view["id"], "ts": now, "data": {"old": _json(anchor_before), "new": price, "cause": "fill"}},
         ]
 
-    def insert(self, session: Session) -> None:
-        session.flush()
-        for model, rows in ((Order, self.orders), (Trade, self.trades), (IdempotencyKey, self.keys)):
-            if rows:
-                session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
-        events = chain_rows(session, self.events)
-        if events:
-            from vbcli.store.tables import Event
-
-            session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
-        session.add_all(self.positions.values())
-
-
-class _Row:
-    """Attribute access over a row dict (views take table rows)."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.__dict__.update(data)
+    def finish(self, session: Session, now: datetime) -> None:
+        """Write the holdings to the positions and advance the ledger head."""
+        for position, held, anchor in self.held.values():
+            position.qty, position.cash, position.avg_cost = held.qty, held.cash, held.avg_cost
+            position.realized_pnl, position.total_commission = held.realized_pnl, held.total_commission
+            position.anchor, position.updated_at = anchor, now
+            session.add(position)
+        self.chain.finish(session)
 
 
 def _existing(session: Session, keys: set[str]) -> tuple[dict[str, Trade], dict[str, IdempotencyKey]]:
@@ -265,49 +312,82 @@ class _Resolver:
         return self.currencies[position.portfolio_id]
 
 
+class _Run:
+    """One import: the problems found so far, the keys seen in the file, the rows to write."""
+
+    def __init__(self, session: Session, progress: Progress | None) -> None:
+        self.session, self.progress = session, progress
+        self.problems: list[tuple[int, str]] = []
+        self.conflicts: list[tuple[int, str]] = []
+        self.in_file: dict[str, Fill] = {}
+        self.resolve, self.batch, self.now = _Resolver(session), _Batch(session), utcnow()
+        self.rows = self.fills = 0
+
+    def chunk(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
+        fills: list[Fill] = []
+        for line, row in chunk:
+            self.rows += 1
+            try:
+                fill = parse_fill(line, row)
+            except UsageError as error:
+                self.problems.append((line, error.message.rstrip(".")))
+                continue
+            if fill is not None:
+                fills.append(fill)
+        existing, used = _existing(self.session, {f.key for f in fills if f.key and f.key not in self.in_file})
+        for fill in fills:
+            self.fills += 1
+            if self.progress and self.fills % 500 == 0:
+                self.progress(500)
+            try:
+                self.one(fill, existing, used)
+            except VbError as error:
+                self.problems.append((fill.line, error.message.rstrip(".")))
+        self.batch.flush(self.session, self.now, write=not (self.problems or self.conflicts))
+
+    def one(self, fill: Fill, existing: dict[str, Trade], used: dict[str, IdempotencyKey]) -> None:
+        position = self.resolve(fill.ref)
+        if fill.key and fill.key in self.in_file:
+            first = self.in_file[fill.key]
+            if (first.ref, first.side, first.qty, first.price, first.commission, first.at) != (
+                    fill.ref, fill.side, fill.qty, fill.price, fill.commission, fill.at):
+                raise UsageError(f"key {fill.key!r} is used on line {first.line} for a different fill")
+            return
+        if fill.key and (fill.key in existing or fill.key in used):
+            trade = existing.get(fill.key)
+            if trade is None or not _same(trade, position.id, fill):
+                self.conflicts.append((fill.line, f"key {fill.key!r} was already used for a different request"))
+            return
+        if fill.key:
+            self.in_file[fill.key] = fill
+        self.batch.add(position, fill, self.resolve.currency(position))
+
+
+def _chunks(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    chunk: list[tuple[int, dict[str, str]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def import_trades(session: Session, *, source: str, text: str, format: str, progress: Progress | None = None) -> dict[str, Any]:
-    """Record every fill of the file in this transaction, or none (exit 7 with every problem)."""
-    problems: list[tuple[int, str]] = []
-    conflicts: list[tuple[int, str]] = []
-    fills: list[Fill] = []
-    rows = 0
-    for line, row in records(text, format, source):
-        rows += 1
-        try:
-            fill = parse_fill(line, row)
-        except UsageError as error:
-            problems.append((line, error.message.rstrip(".")))
-            continue
-        if fill is not None:
-            fills.append(fill)
-    existing, used = _existing(session, {f.key for f in fills if f.key})
-    resolve, batch, now = _Resolver(session), _Batch(), utcnow()
-    in_file: dict[str, Fill] = {}
-    for number, fill in enumerate(fills, 1):
-        if progress and number % 500 == 0:
-            progress(500)
-        try:
-            position = resolve(fill.ref)
-            if fill.key and fill.key in in_file:
-                first = in_file[fill.key]
-                if (first.ref, first.side, first.qty, first.price, first.commission, first.at) != (
-                        fill.ref, fill.side, fill.qty, fill.price, fill.commission, fill.at):
-                    raise UsageError(f"key {fill.key!r} is used on line {first.line} for a different fill")
-                continue
-            if fill.key and (fill.key in existing or fill.key in used):
-                trade = existing.get(fill.key)
-                if trade is None or not _same(trade, position.id, fill):
-                    conflicts.append((fill.line, f"key {fill.key!r} was already used for a different request"))
-                continue
-            if fill.key:
-                in_file[fill.key] = fill
-            batch.add(position, fill, resolve.currency(position), now)
-        except VbError as error:
-            problems.append((fill.line, error.message.rstrip(".")))
-    if problems or conflicts:
-        every = [problem(source, line, message) for line, message in sorted(problems + conflicts, key=lambda p: p[0])]
-        if problems:
+    """Record every fill of the file in this transaction, or none (exit 7 with every problem).
+
+    Rows are checked, applied and inserted CHUNK at a time, so memory stays flat; any problem
+    anywhere raises, which rolls back the chunks already inserted.
+    """
+    run = _Run(session, progress)
+    for chunk in _chunks(records(text, format, source)):
+        run.chunk(chunk)
+    if run.problems or run.conflicts:
+        every = [problem(source, line, message) for line, message in sorted(run.problems + run.conflicts, key=lambda p: p[0])]
+        if run.problems:
             raise BadInputData(f"{len(every)} problem(s) in {source}; nothing was imported.", details=every)
-        raise Conflict(f"{len(conflicts)} row(s) of {source} reuse a key for a different request; nothing was imported.", details=every)
-    batch.insert(session)
-    return {"file": source, "rows": rows, "imported": len(batch.trades), "skipped": rows - len(batch.trades)}
+        raise Conflict(f"{len(run.conflicts)} row(s) of {source} reuse a key for a different request; nothing was imported.", details=every)
+    run.batch.finish(session, run.now)
+    imported = run.batch.imported
+    return {"file": source, "rows": run.rows, "imported": imported, "skipped": run.rows - imported}

@@ -7,12 +7,20 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import Date, Index, Text, text
+from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from vbcli.store.columns import ExactDecimal, UTCDateTime
 
 SCHEMA_REVISION = "0001"  # the Alembic head this code writes; newer ledgers are refused
 APP_MARKER = "vb-ledger"
+
+
+class _Table(SQLModel):
+    """Base of the tables: pydantic builds each model's validators on first use, not at import
+    (table models are not validated on construction, so most commands never need them)."""
+
+    model_config = ConfigDict(defer_build=True)  # type: ignore[assignment]
 
 
 def _dec(**kwargs: object) -> object:
@@ -23,7 +31,7 @@ def _ts(**kwargs: object) -> object:
     return Field(sa_type=UTCDateTime, **kwargs)
 
 
-class Meta(SQLModel, table=True):
+class Meta(_Table, table=True):
     """Identifies the file as a vb ledger."""
 
     __tablename__ = "vb_meta"
@@ -31,7 +39,7 @@ class Meta(SQLModel, table=True):
     value: str = Field(max_length=256)
 
 
-class LedgerHead(SQLModel, table=True):
+class LedgerHead(_Table, table=True):
     """One row: the end of the audit hash chain. Writers lock it first (PostgreSQL's write lock)."""
 
     __tablename__ = "ledger_head"
@@ -40,7 +48,7 @@ class LedgerHead(SQLModel, table=True):
     last_hash: str = Field(default="", max_length=64)
 
 
-class Portfolio(SQLModel, table=True):
+class Portfolio(_Table, table=True):
     __tablename__ = "portfolios"
     id: str = Field(primary_key=True, max_length=40)
     name: str = Field(unique=True, max_length=200)
@@ -50,7 +58,7 @@ class Portfolio(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Position(SQLModel, table=True):
+class Position(_Table, table=True):
     __tablename__ = "positions"
     __table_args__ = (
         Index(
@@ -98,7 +106,7 @@ class Position(SQLModel, table=True):
     closed_at: Optional[datetime] = _ts(default=None, nullable=True)
 
 
-class Order(SQLModel, table=True):
+class Order(_Table, table=True):
     __tablename__ = "orders"
     __table_args__ = (Index("ix_orders_position_created", "position_id", "created_at"),)
     id: str = Field(primary_key=True, max_length=40)
@@ -118,7 +126,7 @@ class Order(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Trade(SQLModel, table=True):
+class Trade(_Table, table=True):
     __tablename__ = "trades"
     __table_args__ = (
         Index("ix_trades_position_executed", "position_id", "executed_at"),
@@ -144,7 +152,7 @@ class Trade(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class CashFlow(SQLModel, table=True):
+class CashFlow(_Table, table=True):
     """Deposits, withdrawals and dividend payments: what `vb db check` reconciles cash against."""
 
     __tablename__ = "cash_flows"
@@ -157,7 +165,7 @@ class CashFlow(SQLModel, table=True):
     ref_id: Optional[str] = Field(default=None, max_length=40)
 
 
-class Dividend(SQLModel, table=True):
+class Dividend(_Table, table=True):
     __tablename__ = "dividends"
     __table_args__ = (Index("ix_dividends_position", "position_id", "ex_date"),)
     id: str = Field(primary_key=True, max_length=40)
@@ -176,7 +184,7 @@ class Dividend(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Event(SQLModel, table=True):
+class Event(_Table, table=True):
     """The audit trail. `seq` orders the hash chain; `hash` covers the row and the previous hash."""
 
     __tablename__ = "events"
@@ -198,7 +206,7 @@ class Event(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-class IdempotencyKey(SQLModel, table=True):
+class IdempotencyKey(_Table, table=True):
     """A `--key` and the first result of its request, replayed on retries."""
 
     __tablename__ = "idempotency_keys"

@@ -1,0 +1,124 @@
+"""Bulk writes for `vb import`: rows inserted with one executemany per table and chunk, and
+the audit hash chain continued in one pass.
+
+No ORM objects per row. On SQLite the rows go to the driver as tuples already in storage form
+(through the same column types as every other write); on PostgreSQL through SQLAlchemy Core.
+Everything happens in the caller's transaction, so a later error still rolls it all back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlmodel import Session
+
+from vbcli.domain.ids import new_ids
+from vbcli.domain.timeparse import rfc3339
+from vbcli.store.columns import ExactDecimal
+from vbcli.store.tables import LedgerHead
+
+# audit.dumps without its per-value conversion: the callers pass values that are already JSON
+# (decimals as fmt() text, times as RFC 3339), so the text, and therefore the hash, is the same.
+_SORTED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # a JSON string, as with ensure_ascii=False
+
+
+def dumps(value: Any) -> str:
+    """audit.dumps of a value that is already JSON-ready."""
+    return _SORTED(value)
+
+
+class TableWriter:
+    """Insert many rows into one table. Rows are dicts with every column; decimal columns hold
+    their fmt() text (what ExactDecimal stores on SQLite, and parses back on PostgreSQL)."""
+
+    def __init__(self, session: Session, table: Table) -> None:
+        self.table = table
+        self.sqlite = session.info.get("vb_dialect", "sqlite") == "sqlite"
+        if self.sqlite:
+            dialect = session.get_bind().dialect
+            names = [column.name for column in table.columns]
+            self.values = operator.itemgetter(*names)
+            self.converters = [(index, convert) for index, column in enumerate(table.columns)
+                               if not isinstance(column.type, ExactDecimal) and (convert := _converter(column.type, dialect))]
+            self.sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+
+    def write(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if not self.sqlite:
+            session.execute(insert(self.table), rows)
+            return
+        values, converters = self.values, self.converters
+        tuples = []
+        for row in rows:
+            cells = list(values(row))
+            for index, convert in converters:
+                cells[index] = convert(cells[index])
+            tuples.append(cells)
+        session.connection().connection.dbapi_connection.executemany(self.sql, tuples)  # type: ignore[union-attr]
+
+
+def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The column type's own bind conversion, remembering the last value (rows share `now`)."""
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+    last: list[Any] = [object(), None]
+
+    def convert(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return convert
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _string(value)
+
+
+class EventChain:
+    """Continues the ledger's hash chain over many events; `finish` advances the ledger head.
+
+    Equal to audit.chain_rows (same ids, seq, prev_hash and hash), for JSON-ready data.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.enabled = bool(session.info.get("vb_events", True))
+        self.head = session.get(LedgerHead, 1) if self.enabled else None
+        assert self.head is not None or not self.enabled, "ledger_head row missing"
+        self.prev = self.head.last_hash if self.head else ""
+        self.seq = self.head.event_count if self.head else 0
+
+    def rows(self, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Event rows for specs of type, message, ts and optionally position_id, order_id, trade_id, data."""
+        if not self.enabled or not specs:
+            return []
+        rows: list[dict[str, Any]] = []
+        prev, seq, stamps = self.prev, self.seq, {}
+        for event_id, spec in zip(new_ids("event", len(specs)), specs):
+            seq += 1
+            ts = spec["ts"]
+            stamp = stamps.get(ts) or stamps.setdefault(ts, rfc3339(ts))
+            row = {"id": event_id, "seq": seq, "ts": ts, "type": spec["type"], "position_id": spec.get("position_id"),
+                   "order_id": spec.get("order_id"), "trade_id": spec.get("trade_id"), "message": spec["message"],
+                   "data": _SORTED(spec.get("data") or {}), "prev_hash": prev}
+            # audit.event_hash's payload, written out in its sorted-key compact form.
+            payload = (f'{{"data":{_string(row["data"])},"id":{_string(event_id)},"message":{_string(row["message"])},'
+                       f'"order_id":{_text(row["order_id"])},"position_id":{_text(row["position_id"])},"prev":{_string(prev)},'
+                       f'"seq":{seq},"trade_id":{_text(row["trade_id"])},"ts":{_string(stamp)},"type":{_string(row["type"])}}}')
+            row["hash"] = prev = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+            rows.append(row)
+        self.prev, self.seq = prev, seq
+        return rows
+
+    def finish(self, session: Session) -> None:
+        if self.head is not None and self.seq != self.head.event_count:
+            self.head.event_count, self.head.last_hash = self.seq, self.prev
+            session.add(self.head)
