@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Result, drop_pg_schema, make_cli_runner, make_process_runner, new_pg_schema, pg_unavailable_reason
+from conftest import Result, make_cli_runner, make_process_runner
 
 
 def open_two_positions(cli) -> None:  # type: ignore[no-untyped-def]
@@ -88,21 +88,9 @@ def test_sixteen_sqlite_writers_lose_nothing(tmp_path: Path) -> None:
     assert position(cli, "AAPL")["qty"] == aapl["qty"]
 
 
-@pytest.fixture
-def pg_ledger() -> str:  # type: ignore[misc]
-    reason = pg_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    name, url = new_pg_schema()
-    try:
-        yield url
-    finally:
-        drop_pg_schema(name)
-
-
-def test_twelve_postgresql_writers_lose_nothing(pg_ledger: str, tmp_path: Path) -> None:
-    run = make_process_runner(pg_ledger, tmp_path)
-    cli = make_cli_runner(pg_ledger)  # setup and reads in-process; the writers are processes
+def test_twelve_postgresql_writers_lose_nothing(pg_url: str, tmp_path: Path) -> None:
+    run = make_process_runner(pg_url, tmp_path)
+    cli = make_cli_runner(pg_url)  # setup and reads in-process; the writers are processes
     open_two_positions(cli)
     assert_all_succeeded(hammer(run, 12))
     # 6 AAPL workers: qty = 100 + 6·1 = 106; cash = 100000 − 6·100 = 99400.
@@ -142,13 +130,13 @@ def test_sqlite_lock_held_too_long_exits_6_and_writes_nothing(tmp_path: Path) ->
     assert after.exit_code == 0, after.stderr
 
 
-def test_postgresql_row_lock_held_too_long_exits_6_and_writes_nothing(pg_ledger: str, tmp_path: Path) -> None:
+def test_postgresql_row_lock_held_too_long_exits_6_and_writes_nothing(pg_url: str, tmp_path: Path) -> None:
     import psycopg
 
-    run = make_process_runner(pg_ledger, tmp_path)
-    cli = make_cli_runner(pg_ledger)  # setup and reads in-process; the writers are processes
+    run = make_process_runner(pg_url, tmp_path)
+    cli = make_cli_runner(pg_url)  # setup and reads in-process; the writers are processes
     open_two_positions(cli)
-    with psycopg.connect(pg_ledger) as other:
+    with psycopg.connect(pg_url) as other:
         other.execute("SELECT id FROM ledger_head WHERE id = 1 FOR UPDATE")  # held until rollback
         blocked = run("trades", "add", "AAPL", "buy", "1", "--price", "100", env={"VB_BUSY_TIMEOUT": "1"})
         readable = cli("positions", "show", "AAPL", "--json")
@@ -163,7 +151,7 @@ def test_postgresql_row_lock_held_too_long_exits_6_and_writes_nothing(pg_ledger:
     assert after.exit_code == 0, after.stderr
 
 
-def test_postgresql_writer_waits_for_a_lock_released_in_time(pg_ledger: str, tmp_path: Path) -> None:
+def test_postgresql_writer_waits_for_a_lock_released_in_time(pg_url: str, tmp_path: Path) -> None:
     import subprocess
     import time
 
@@ -171,12 +159,12 @@ def test_postgresql_writer_waits_for_a_lock_released_in_time(pg_ledger: str, tmp
 
     from conftest import VB_EXE
 
-    run = make_process_runner(pg_ledger, tmp_path)
-    cli = make_cli_runner(pg_ledger)  # setup and reads in-process; the writers are processes
+    run = make_process_runner(pg_url, tmp_path)
+    cli = make_cli_runner(pg_url)  # setup and reads in-process; the writers are processes
     open_two_positions(cli)
-    with psycopg.connect(pg_ledger) as other, psycopg.connect(pg_ledger, autocommit=True) as watcher:
+    with psycopg.connect(pg_url) as other, psycopg.connect(pg_url, autocommit=True) as watcher:
         other.execute("SELECT id FROM ledger_head WHERE id = 1 FOR UPDATE")
-        writer = subprocess.Popen([VB_EXE, "--db", pg_ledger, "trades", "add", "AAPL", "buy", "1", "--price", "100"],
+        writer = subprocess.Popen([VB_EXE, "--db", pg_url, "trades", "add", "AAPL", "buy", "1", "--price", "100"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # Release only once the writer is seen queued behind our row lock (no guessing with sleeps).
         for _ in range(600):

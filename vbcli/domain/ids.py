@@ -29,12 +29,8 @@ def _encode(number: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
-def new_id(kind: str) -> str:
-    """A new id such as `trd_01jd…`: 48 bits of milliseconds then 80 random bits.
-
-    Within one process ids made in the same millisecond increase (monotonic ULID), so ids
-    sort in creation order.
-    """
+def _reserve(count: int) -> tuple[int, int]:
+    """Reserve `count` consecutive (millisecond, randomness) ids; monotonic within the process."""
     global _last
     with _lock:
         millis = time.time_ns() // 1_000_000
@@ -43,7 +39,17 @@ def new_id(kind: str) -> str:
             millis, randomness = last_millis, last_random + 1
         else:
             randomness = int.from_bytes(os.urandom(10), "big") >> 1  # headroom for increments
-        _last = (millis, randomness)
+        _last = (millis, randomness + count - 1)
+    return millis, randomness
+
+
+def new_id(kind: str) -> str:
+    """A new id such as `trd_01jd…`: 48 bits of milliseconds then 80 random bits.
+
+    Within one process ids made in the same millisecond increase (monotonic ULID), so ids
+    sort in creation order.
+    """
+    millis, randomness = _reserve(1)
     return PREFIXES[kind] + _encode(millis, 10) + _encode(randomness, 16)
 
 
@@ -52,17 +58,9 @@ _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 10 bits → two base32
 
 def new_ids(kind: str, count: int) -> list[str]:
     """`count` new ids at once (bulk paths): the monotonic successors `new_id` would give, faster."""
-    global _last
     if count <= 0:
         return []
-    with _lock:
-        millis = time.time_ns() // 1_000_000
-        last_millis, last_random = _last
-        if millis <= last_millis:
-            millis, randomness = last_millis, last_random + 1
-        else:
-            randomness = int.from_bytes(os.urandom(10), "big") >> 1
-        _last = (millis, randomness + count - 1)
+    millis, randomness = _reserve(count)
     head, pairs = PREFIXES[kind] + _encode(millis, 10), _PAIRS
     return [head + "".join([pairs[(n >> 70) & 1023], pairs[(n >> 60) & 1023], pairs[(n >> 50) & 1023], pairs[(n >> 40) & 1023],
                             pairs[(n >> 30) & 1023], pairs[(n >> 20) & 1023], pairs[(n >> 10) & 1023], pairs[n & 1023]])
