@@ -173,7 +173,7 @@ def read(work: Callable[[Session], Any]) -> Any:
 
 def write(command: str, request: dict[str, Any], key: str | None, dry_run: bool, work: Callable[[Session], Any]) -> Any:
     """Run `work` in one write transaction with idempotency and dry-run; returns its result."""
-    from vbcli.services.runner import perform
+    from vbcli.services.shared.runner import perform
 
     ledger = open_ledger()
     try:

@@ -32,7 +32,7 @@ def info(format: FormatOpt = None, as_json: JsonOpt = False) -> None:
     Example: vb db info --json
     """
     from vbcli.cli.common import open_ledger
-    from vbcli.services import maintenance
+    from vbcli.services.upkeep import maintenance
 
     fmt = output_format(format, as_json)
     ledger = open_ledger()
@@ -72,7 +72,7 @@ def backup(
     Example: vb db backup /srv/backups/
     """
     from vbcli.config import resolve_location
-    from vbcli.services import backup as backups
+    from vbcli.services.upkeep import backup as backups
 
     result = backups.backup(resolve_location(State.db), dest)
     print(result["path"])
@@ -89,7 +89,7 @@ def check(format: FormatOpt = None, as_json: JsonOpt = False) -> None:
     Example: vb db check
     """
     from vbcli.errors import Refused
-    from vbcli.services import dbcheck
+    from vbcli.services.upkeep import dbcheck
 
     fmt = output_format(format, as_json) if (format or as_json) else "lines"
     result = read(dbcheck.check)

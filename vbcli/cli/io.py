@@ -48,7 +48,7 @@ EXAMPLES = {
 
 def _export(kind: str, format: str, out: str | None, given: dict[str, Any]) -> None:
     from vbcli.config import resolve_location
-    from vbcli.services import exporting
+    from vbcli.services.io import exporting
 
     chosen = format.strip().lower()
     if chosen not in exporting.FORMATS:
@@ -110,7 +110,7 @@ def import_trades(file: FileArg, format: InputFormatOpt = None, dry_run: DryRunO
 
     Example: vb import trades fills.csv
     """
-    from vbcli.services import importing
+    from vbcli.services.io import importing
 
     fmt = importing.input_format(file, format)
     source, text = importing.read_source(file)
@@ -127,7 +127,8 @@ def import_all(file: FileArg, dry_run: DryRunOpt = False) -> None:
 
     Example: vb --db postgresql://vb@db/ledger import all ledger-backup.json
     """
-    from vbcli.services import backup, importing
+    from vbcli.services.upkeep import backup
+    from vbcli.services.io import importing
 
     source, text = importing.read_source(file)
     result = write("import.all", {"file": source}, None, dry_run, lambda s: backup.import_all(s, source=source, text=text))

@@ -14,7 +14,7 @@ from vbcli.cli.policy_options import parse_settings, with_policy_options
 from vbcli.domain.numbers import parse_fraction
 
 if TYPE_CHECKING:
-    from vbcli.services.backtest import Backtest
+    from vbcli.services.ledger.backtest import Backtest
 
 PROGRESS_FROM = 5000  # bars; shorter runs finish before a bar would be worth drawing
 PROGRESS_EVERY = 500
@@ -45,8 +45,8 @@ def simulate_command(
 
     Example: vb simulate prices.csv --cash 10000 --trigger 4% --plot
     """
-    from vbcli.services import backtest
-    from vbcli.services.prices import read_bars
+    from vbcli.services.ledger import backtest
+    from vbcli.services.io.prices import read_bars
 
     fmt = output_format(format, as_json)
     options = {

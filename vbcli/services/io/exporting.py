@@ -26,8 +26,8 @@ from sqlmodel import Session
 from vbcli import faults
 from vbcli import render as out
 from vbcli.errors import Conflict, NotFound, UsageError
-from vbcli.services import refs
-from vbcli.services.views import TRADE_FIELDS, dividend_view, event_view, order_view, position_view, trade_view
+from vbcli.services.shared import refs
+from vbcli.services.shared.views import TRADE_FIELDS, dividend_view, event_view, order_view, position_view, trade_view
 from vbcli.store.tables import SCHEMA_REVISION, CashFlow, Dividend, Event, IdempotencyKey, LedgerHead, Order, Portfolio, Position, Trade
 
 KINDS = ("trades", "orders", "events", "positions", "dividends", "all")
@@ -168,13 +168,13 @@ def _chunked(rows: Iterator[dict[str, Any]], sink: Sink) -> Iterator[dict[str, A
 def export(session: Session, *, kind: str, format: str, filters: Filters, sink: Sink) -> None:
     """Write one export of `kind` in `format` to the sink (one read transaction)."""
     if format in ("ledger", "beancount"):
-        from vbcli.services.journal import write_journal
+        from vbcli.services.io.journal import write_journal
 
         write_journal(session, format=format, filters=filters, sink=sink)
     elif kind == "all":
         write_all(session, sink)
     elif kind == "trades" and format == "csv" and session.info.get("vb_dialect") == "sqlite":
-        from vbcli.services.fastcsv import write_trades_csv
+        from vbcli.services.io.fastcsv import write_trades_csv
 
         columns = [Trade.__table__.c[name] for name in TRADE_FIELDS]  # type: ignore[attr-defined]
         write_trades_csv(session, trades_query(session, filters, *columns), sink)

@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from vbcli.domain.numbers import fmt
-from vbcli.services.views import TRADE_FIELDS
+from vbcli.services.shared.views import TRADE_FIELDS
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from vbcli.services.exporting import Sink
+    from vbcli.services.io.exporting import Sink
 
 CHUNK = 1000
 DECIMALS = frozenset(("qty", "price", "commission", "notional", "realized_pnl", "anchor_before"))

@@ -28,7 +28,7 @@ from vbcli.domain.ids import new_ids
 from vbcli.domain.numbers import fmt, parse_decimal, parse_positive, round_avg_cost
 from vbcli.domain.timeparse import parse_time, rfc3339, utcnow
 from vbcli.errors import BadInputData, Conflict, NotFound, UsageError, VbError, problem
-from vbcli.services.bulk import EventChain, TableWriter, dumps
+from vbcli.services.io.bulk import EventChain, TableWriter, dumps
 from vbcli.store.tables import Event, IdempotencyKey, Order, Portfolio, Position, Trade
 
 INPUT_FORMATS = ("csv", "json", "ndjson")
@@ -295,7 +295,7 @@ class _Resolver:
     def __call__(self, ref: str) -> Position:
         if ref not in self.cache:
             try:
-                from vbcli.services.positions import for_write
+                from vbcli.services.ledger.positions import for_write
 
                 self.cache[ref] = for_write(self.session, ref)
             except VbError as error:

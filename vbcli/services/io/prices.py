@@ -17,7 +17,7 @@ from pathlib import Path
 from vbcli.domain.numbers import ZERO, parse_decimal
 from vbcli.domain.simulate import Bar
 from vbcli.errors import BadInputData, NotFound, UsageError, problem
-from vbcli.services.refs import normalize_symbol
+from vbcli.services.shared.refs import normalize_symbol
 
 STDIN = "-"
 MAX_SHOWN_PROBLEMS = 50

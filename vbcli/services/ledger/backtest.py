@@ -14,9 +14,9 @@ from vbcli.domain.policy import Guardrails, OrderPolicy
 from vbcli.domain.rule import PositionState
 from vbcli.domain.simulate import Bar, SimulationResult, simulate, start_from_cash
 from vbcli.errors import UsageError
-from vbcli.services import refs
-from vbcli.services.positions import settings_with
-from vbcli.services.views import guardrails_of, policy_of, state_of
+from vbcli.services.shared import refs
+from vbcli.services.ledger.positions import settings_with
+from vbcli.services.shared.views import guardrails_of, policy_of, state_of
 from vbcli.store.tables import Portfolio
 
 

@@ -18,10 +18,10 @@ from vbcli.domain.accounting import dividend_amounts
 from vbcli.domain.numbers import ZERO, fmt, normalize
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, UsageError
-from vbcli.services import refs
-from vbcli.services.audit import record_event
-from vbcli.services.positions import for_write
-from vbcli.services.views import dividend_view
+from vbcli.services.shared import refs
+from vbcli.services.shared.audit import record_event
+from vbcli.services.ledger.positions import for_write
+from vbcli.services.shared.views import dividend_view
 from vbcli.store.tables import CashFlow, Dividend, Event, Portfolio, Position, Trade
 
 DEFAULT_WITHHOLDING = Decimal("0.25")

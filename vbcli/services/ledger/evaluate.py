@@ -14,12 +14,12 @@ from sqlmodel import Session, select
 from vbcli.domain.numbers import fmt
 from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, Evaluation, evaluate
 from vbcli.domain.timeparse import utcnow
-from vbcli.services.audit import record_event
-from vbcli.services.orders import create_order, order_context
-from vbcli.services.positions import for_write
-from vbcli.services.trades import execute
-from vbcli.services import views
-from vbcli.services.views import guardrails_of, policy_of, state_of
+from vbcli.services.shared.audit import record_event
+from vbcli.services.ledger.orders import create_order, order_context
+from vbcli.services.ledger.positions import for_write
+from vbcli.services.ledger.trades import execute
+from vbcli.services.shared import views
+from vbcli.services.shared.views import guardrails_of, policy_of, state_of
 from vbcli.store.tables import Order, Portfolio, Position
 
 # SPEC §7 evaluation keys first, then the rest of the working.

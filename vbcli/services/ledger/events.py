@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from vbcli.services import refs
-from vbcli.services.views import event_view
+from vbcli.services.shared import refs
+from vbcli.services.shared.views import event_view
 from vbcli.store.tables import Event
 
 

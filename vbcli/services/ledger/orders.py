@@ -14,10 +14,10 @@ from vbcli.domain.numbers import fmt
 from vbcli.domain.rule import OrderContext, check_manual_order
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused
-from vbcli.services import refs
-from vbcli.services.audit import record_event
-from vbcli.services.positions import for_write
-from vbcli.services.views import guardrails_of, order_view, policy_of, state_of
+from vbcli.services.shared import refs
+from vbcli.services.shared.audit import record_event
+from vbcli.services.ledger.positions import for_write
+from vbcli.services.shared.views import guardrails_of, order_view, policy_of, state_of
 from vbcli.store.tables import Order, Portfolio, Position
 
 LIVE_STATUSES = ("open", "partially_filled")

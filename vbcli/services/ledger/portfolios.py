@@ -11,9 +11,9 @@ from sqlmodel import Session, select
 from vbcli.domain.ids import new_id
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, UsageError
-from vbcli.services import refs
-from vbcli.services.audit import record_event
-from vbcli.services.views import portfolio_view
+from vbcli.services.shared import refs
+from vbcli.services.shared.audit import record_event
+from vbcli.services.shared.views import portfolio_view
 from vbcli.store.tables import Portfolio, Position
 
 DEFAULT_PORTFOLIO = "default"

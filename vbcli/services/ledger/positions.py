@@ -13,10 +13,10 @@ from vbcli.domain.numbers import CONTEXT, ZERO, fmt, normalize, round_ratio
 from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS, Guardrails, OrderPolicy
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused, UsageError
-from vbcli.services import refs
-from vbcli.services.audit import record_event
-from vbcli.services.portfolios import get_for_write
-from vbcli.services.views import guardrails_of, policy_of, position_view
+from vbcli.services.shared import refs
+from vbcli.services.shared.audit import record_event
+from vbcli.services.ledger.portfolios import get_for_write
+from vbcli.services.shared.views import guardrails_of, policy_of, position_view
 from vbcli.store.tables import CashFlow, Portfolio, Position
 
 

@@ -14,11 +14,11 @@ from vbcli.domain.ids import new_id
 from vbcli.domain.numbers import fmt, round_avg_cost
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused
-from vbcli.services import refs
-from vbcli.services.audit import record_event
-from vbcli.services.orders import LIVE_STATUSES, create_order
-from vbcli.services.positions import for_write
-from vbcli.services.views import trade_view
+from vbcli.services.shared import refs
+from vbcli.services.shared.audit import record_event
+from vbcli.services.ledger.orders import LIVE_STATUSES, create_order
+from vbcli.services.ledger.positions import for_write
+from vbcli.services.shared.views import trade_view
 from vbcli.store.tables import Order, Portfolio, Position, Trade
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict
-from vbcli.services.audit import dumps, to_json_value
+from vbcli.services.shared.audit import dumps, to_json_value
 from vbcli.store.tables import IdempotencyKey
 
 

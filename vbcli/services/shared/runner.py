@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from vbcli.services.idempotency import run_once
+from vbcli.services.shared.idempotency import run_once
 from vbcli.store.ledger import Ledger
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from vbcli.config import Location, data_dir
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import BadInputData, Conflict, NotFound, problem
-from vbcli.services.exporting import ALL_TABLES, EXPORT_VERSION, check_target
+from vbcli.services.io.exporting import ALL_TABLES, EXPORT_VERSION, check_target
 from vbcli.store.columns import ExactDecimal, UTCDateTime
 from vbcli.store.tables import SCHEMA_REVISION, LedgerHead, Portfolio
 
@@ -138,7 +138,7 @@ def load_document(source: str, text: str) -> dict[str, Any]:
 
 def import_all(session: Session, *, source: str, text: str) -> dict[str, Any]:
     """Load an `export all` document into an empty ledger; the audit chain is verified first."""
-    from vbcli.services.dbcheck import chain_problems
+    from vbcli.services.upkeep.dbcheck import chain_problems
 
     document = load_document(source, text)
     tables = {name: _rows(document, name, model, source) for name, model, _order in ALL_TABLES}

@@ -18,8 +18,8 @@ from sqlalchemy import and_, select
 from sqlmodel import Session
 
 from vbcli.domain.numbers import CONTEXT, ZERO, fmt
-from vbcli.services.audit import event_hash
-from vbcli.services.exporting import ordered, stream
+from vbcli.services.shared.audit import event_hash
+from vbcli.services.io.exporting import ordered, stream
 from vbcli.store.tables import CashFlow, Dividend, Event, LedgerHead, Order, Position, Trade
 
 
