@@ -18,7 +18,7 @@ from vbcli.services.shared.views import TRADE_FIELDS
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from vbcli.services.io.exporting import Sink
+    from vbcli.services.io.source import Sink
 
 CHUNK = 1000
 DECIMALS = frozenset(("qty", "price", "commission", "notional", "realized_pnl", "anchor_before"))

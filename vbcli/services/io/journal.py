@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from vbcli.domain.numbers import ZERO, fmt
 from vbcli.errors import UsageError
-from vbcli.services.io.exporting import Filters, Sink, scope, stream
+from vbcli.services.io.source import Filters, Sink, scope, stream
 from vbcli.store.tables import CashFlow, Dividend, Portfolio, Position, Trade
 
 _COMMODITY = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")

@@ -20,7 +20,8 @@ from sqlmodel import Session
 from vbcli.config import Location, data_dir
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import BadInputData, Conflict, NotFound, problem
-from vbcli.services.io.exporting import ALL_TABLES, EXPORT_VERSION, check_target
+from vbcli.services.io.destination import check_target
+from vbcli.services.io.source import ALL_TABLES, EXPORT_VERSION
 from vbcli.store.columns import ExactDecimal, UTCDateTime
 from vbcli.store.tables import SCHEMA_REVISION, LedgerHead, Portfolio
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from vbcli.domain.numbers import CONTEXT, ZERO, fmt
 from vbcli.services.shared.audit import event_hash
-from vbcli.services.io.exporting import ordered, stream
+from vbcli.services.io.source import ordered, stream
 from vbcli.store.tables import CashFlow, Dividend, Event, LedgerHead, Order, Position, Trade
 
 
