@@ -17,14 +17,9 @@ from sqlmodel import Session
 
 from vbcli.domain.ids import new_ids
 from vbcli.domain.timeparse import rfc3339
-from vbcli.services.shared.audit import encode_sorted, event_row
+from vbcli.services.shared.audit import dumps, event_row
 from vbcli.store.columns import ExactDecimal
 from vbcli.store.tables import LedgerHead
-
-def dumps(value: Any) -> str:
-    """audit.dumps of a value that is already JSON-ready (no per-value conversion: same text, same hash)."""
-    return encode_sorted(value)
-
 
 class TableWriter:
     """Insert many rows into one table. Rows are dicts with every column; decimal columns hold
@@ -75,7 +70,7 @@ def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
 class EventChain:
     """Continues the ledger's hash chain over many events; `finish` advances the ledger head.
 
-    Rows come from audit.event_row, as with every single command; data must be JSON-ready.
+    Rows come from audit.event_row and audit.dumps, as with every single command.
     """
 
     def __init__(self, session: Session) -> None:
@@ -95,7 +90,7 @@ class EventChain:
             seq += 1
             ts = spec["ts"]
             stamp = stamps.get(ts) or stamps.setdefault(ts, rfc3339(ts))
-            row = event_row(event_id, seq, prev, spec, data=encode_sorted(spec.get("data") or {}), stamp=stamp)
+            row = event_row(event_id, seq, prev, spec, data=dumps(spec.get("data") or {}), stamp=stamp)
             prev = row["hash"]
             rows.append(row)
         self.prev, self.seq = prev, seq
