@@ -11,7 +11,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
@@ -173,6 +174,23 @@ def error(message: str, details: Iterable[str] = ()) -> None:
     for detail in details:
         print(visible(detail), file=sys.stderr)
     print(f"vb: {visible(message)}", file=sys.stderr)
+
+
+@contextmanager
+def progress(label: str, total: int, *, wanted: bool) -> Iterator[Callable[[int], None] | None]:
+    """A transient Rich progress bar on stderr when `wanted` and stderr is a terminal.
+
+    Yields `advance(n)` (n more of `total` done), or None when no bar is shown.
+    """
+    if not wanted or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)
 
 
 def to_stderr(text: str) -> None:
