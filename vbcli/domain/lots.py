@@ -200,6 +200,7 @@ class LotBook:
             "cost": str(self.cost),
             "lots": [[lot.lot_id, lot.acquired_at.isoformat(), str(lot.qty), str(lot.cost), str(lot.key), lot.seq] for lot in lots],
             "closed": sorted(self.closed),
+            "next_seq": self._seq,
         }
 
     @classmethod
@@ -209,6 +210,7 @@ class LotBook:
         for lot_id, acquired, qty, cost, key, seq in data["lots"]:
             book._add(Lot(lot_id, datetime.fromisoformat(acquired), Decimal(qty), Decimal(cost), Decimal(key), seq))
         book.closed = set(data["closed"])
+        book._seq = data["next_seq"]
         return book
 
 
