@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -156,7 +156,3 @@ def test_until_is_the_state_before_that_time(facts, method, day):
     _, kept = accepted(facts, method)
     until = START + timedelta(days=day)
     assert replay(kept, method=method, until=until).state.snapshot() == replay([f for f in kept if f.at < until], method=method).state.snapshot()
-
-
-def test_ex_date_helper_types():
-    assert isinstance(START.date(), date)
