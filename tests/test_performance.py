@@ -210,6 +210,18 @@ def test_nothing_invested_or_too_short():
     assert perf.irr(short).note == "the period is shorter than a day"
 
 
+def test_irr_of_a_short_steep_period():
+    # 1000 → 1100 in 2 days, no flows: 1000·x^(2/365) = 1100 → x = 1.1^182.5 = 36,263,...
+    start = datetime(2023, 1, 1)
+    period = Period(start, start + timedelta(days=2), (ValuePoint(start - timedelta(hours=1), D(1000)),
+                                                       ValuePoint(start + timedelta(days=1), D(1100))))
+    with localcontext() as ctx:
+        ctx.prec = 40
+        expected = D("1.1") ** D("182.5") - 1
+    assert abs(perf.irr(period).value - expected) < D("1e-6")  # 8 significant digits of 3.6e7
+    assert perf.twr_annualized(period).value == q(expected)
+
+
 def test_a_sub_period_growing_from_zero_gives_none():
     # Value appears (a receivable, say) with nothing invested and no flow: no base to divide by.
     period = Period(datetime(2023, 1, 1), datetime(2023, 3, 1), (ValuePoint(datetime(2023, 2, 1), D(5)),),

@@ -4,12 +4,14 @@ Conventions, in one place:
 
 - Time. A period is the half-open interval [start, end): `start` is the end of the day before
   --since (midnight at the start of --since, or the opening), `end` is the end of --until
-  (midnight after it, or now). The value *at* a boundary t is the value just before t: the
-  latest valuation point strictly before t (0 when there is none: nothing was held yet).
-  External flows count when start ≤ at < end, so consecutive periods chain exactly.
+  (midnight after it, or now). The value *at* a boundary t is the value just before t
+  (`value_before`: the latest point strictly before t, 0 when there is none, plus the flows
+  made after that point and before t). External flows count when start ≤ at < end, so
+  consecutive periods chain exactly. A point is the value after every event at its moment,
+  flows at that moment included.
 - Flow timing. A flow at moment t is made before anything else at t (before a price move or
-  a fill at t): the value just before it is the latest point before t, the value just after
-  it is that plus the flow. A flow known only by its date is at 00:00 of that day, i.e. at
+  a fill at t): the value just before it is `value_before(t)`, the value just after it is
+  that plus the flow. A flow known only by its date is at 00:00 of that day, i.e. at
   the start of the day, before that day's price moves; this is how `hledger roi` counts a
   posting dated d (value before = postings dated < d; the flow is discounted from d).
 - Days. Actual/365 on elapsed time: days = seconds / 86400 exactly, so midnight to midnight
@@ -23,13 +25,13 @@ Conventions, in one place:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from vbcli.domain.numbers import ONE, ZERO, normalize
-from vbcli.domain.xirr import GROWTH_LIMIT, solve_growth
+from vbcli.domain.xirr import solve_growth
 
 RATE_CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN)
 RATE_PLACES = 10
@@ -85,7 +87,7 @@ def days_between(start: datetime, end: datetime) -> Decimal:
     """Elapsed days, exact (Actual/365 counts these)."""
     delta = end - start
     seconds = Decimal(delta.days) * SECONDS_PER_DAY + Decimal(delta.seconds) + Decimal(delta.microseconds).scaleb(-6)
-    return RATE_CONTEXT.divide(seconds, SECONDS_PER_DAY)
+    return normalize(RATE_CONTEXT.divide(seconds, SECONDS_PER_DAY))
 
 
 def value_before(period: Period, moment: datetime) -> Decimal:
@@ -163,16 +165,21 @@ def growth_series(period: Period) -> list[Decimal]:
     return [] if isinstance(chained, Measured) else chained
 
 
+def _events(period: Period) -> list[tuple[datetime, int, Decimal]]:
+    """Flows (kind 0, amount) and points (kind 1, value) inside the period, flows first at a moment."""
+    events = [(f.at, 0, f.amount) for f in period_flows(period)]
+    events += [(p.at, 1, p.value) for p in period.points if period.start <= p.at < period.end]
+    return sorted(events, key=lambda e: (e[0], e[1]))
+
+
 def _chain(period: Period) -> Measured | list[Decimal]:
     """Walk flows and points in time order (flows first at a shared moment), linking at flows."""
     flows = period_flows(period)
     if start_value(period) <= 0 and not flows:
         return Measured(None, "nothing was invested during the period")
-    events = [(f.at, 0, f.amount) for f in flows]
-    events += [(p.at, 1, p.value) for p in period.points if period.start <= p.at < period.end]
     index, base, current, since = ONE, start_value(period), start_value(period), period.start
     series = [ONE]
-    for at, kind, amount in sorted(events, key=lambda e: (e[0], e[1])) + [(period.end, 0, ZERO)]:
+    for at, kind, amount in _events(period) + [(period.end, 0, ZERO)]:
         if kind == 1:
             current = amount
             if base > 0:
@@ -239,7 +246,7 @@ def irr(period: Period) -> Measured:
         weights = [(amount, (days - t) / DAYS_PER_YEAR) for t, amount in flows]
     root = solve_growth(weights, RATE_CONTEXT)
     if root is None:
-        return Measured(None, f"the IRR equation has no root for 1+r between 1/{GROWTH_LIMIT} and {GROWTH_LIMIT}")
+        return Measured(None, "the IRR equation has no root between −100% and +10^14% a year")
     return Measured(_rate(root - ONE))
 
 
@@ -298,20 +305,11 @@ def mean_value(period: Period) -> Measured:
     total_days = days_between(period.start, period.end)
     if total_days <= 0:
         return Measured(None, "the period is empty")
-    inside = {e.at for e in (*period.points, *period.flows) if period.start < e.at < period.end}
-    moments = [period.start, *sorted(inside), period.end]
-    weighted = ZERO
-    for left, right in zip(moments, moments[1:]):
-        weighted += value_at(period, left) * days_between(left, right)
+    weighted, left, current = ZERO, period.start, start_value(period)
+    for at, kind, amount in _events(period) + [(period.end, 0, ZERO)]:
+        weighted += current * days_between(left, at)
+        left, current = at, (amount if kind == 1 else current + amount)
     return Measured(RATE_CONTEXT.divide(weighted, total_days))
-
-
-def value_at(period: Period, moment: datetime) -> Decimal:
-    """The value just after everything at `moment` (a point there, else the value before plus flows there)."""
-    at_moment = [p.value for p in period.points if p.at == moment]
-    if at_moment:
-        return at_moment[-1]
-    return value_before(period, moment) + sum((f.amount for f in period.flows if f.at == moment), ZERO)
 
 
 def turnover(traded_notional: Decimal, mean: Measured) -> Measured:
