@@ -44,7 +44,7 @@ FormatOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: a retry with the same key and request does nothing new.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be written, write nothing.")]
-PortfolioOpt = Annotated[str | None, typer.Option("--portfolio", "-p", help="Portfolio name (default: default).")]
+PortfolioOpt = Annotated[str | None, typer.Option("--portfolio", "-p", help="Portfolio name (new positions: default; listings: every portfolio).")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="From this date or time, inclusive (2026-01-01, RFC 3339, now, today).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to this date or time, inclusive.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, max=1_000_000_000, help="At most this many rows.")]
@@ -167,6 +167,24 @@ def read(work: Callable[[Session], Any]) -> Any:
             return work(session)
     finally:
         ledger.close()
+
+
+def read_labelled(fmt: str, noun: str | None, work: Callable[[Session], Any]) -> tuple[Any, dict[str, Any] | None]:
+    """`work` in one read; for a terminal table also what it needs to label rows (services.shared.labels)."""
+    if fmt != "table":
+        return read(work), None
+    from vbcli.services.shared.labels import labels
+
+    return read(lambda session: (work(session), labels(session, noun)))
+
+
+def labels_for(fmt: str, noun: str | None = None) -> dict[str, Any] | None:
+    """Only the labels (after a write), for a terminal table."""
+    if fmt != "table":
+        return None
+    from vbcli.services.shared.labels import labels
+
+    return read(lambda session: labels(session, noun))
 
 
 def write(command: str, request: dict[str, Any], key: str | None, dry_run: bool, work: Callable[[Session], Any]) -> Any:

@@ -8,7 +8,7 @@ import typer
 
 from vbcli.cli.common import (
     DryRunOpt, FormatOpt, JsonOpt, KeyOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt, output_format,
-    read, show, write,
+    labels_for, read_labelled, show, write,
 )
 from vbcli.domain.numbers import parse_fraction
 from vbcli.domain.timeparse import parse_date
@@ -82,8 +82,8 @@ def list_(
     fmt = output_format(format, as_json)
     if status is not None and status not in STATUSES:
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {status[:20]!r}.")
-    rows = read(lambda s: dividends.list_dividends(s, ref=pos, status=status))
-    show(rows, fmt, title="dividends", table_columns=LIST_COLUMNS)
+    rows, context = read_labelled(fmt, "dividends", lambda s: dividends.list_dividends(s, ref=pos, status=status))
+    show(rows, fmt, title="dividends", table_columns=LIST_COLUMNS, context=context)
 
 
 @app.command("process")
@@ -102,7 +102,7 @@ def process(
     as_of = parse_date(date, what="--date")
     # The request names the resolved date, so a keyed retry on another day is a conflict.
     result = write("dividends.process", {"as_of": as_of}, key_opt(key), dry_run, lambda s: dividends.process(s, as_of=as_of))
-    show(result, fmt, title="dividends processed", table_columns=[*LIST_COLUMNS, "done"])
+    show(result, fmt, title="dividends processed", table_columns=[*LIST_COLUMNS, "done"], context=labels_for(fmt, "dividends"))
 
 
 def register(root: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from vbcli.cli.common import (
     DryRunOpt, FormatOpt, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt,
-    output_format, read, show, side_arg, time_opt, write,
+    output_format, read_labelled, show, side_arg, time_opt, write,
 )
 from vbcli.errors import UsageError
 
@@ -63,8 +63,8 @@ def list_(
     fmt = output_format(format, as_json)
     if status is not None and status not in STATUSES:
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {status[:20]!r}.")
-    rows = read(lambda s: orders.list_orders(s, ref=pos, status=status, limit=limit))
-    show(rows, fmt, title="orders", table_columns=LIST_COLUMNS, empty_columns=FIELDS)
+    rows, context = read_labelled(fmt, "orders", lambda s: orders.list_orders(s, ref=pos, status=status, limit=limit))
+    show(rows, fmt, title="orders", table_columns=LIST_COLUMNS, empty_columns=FIELDS, context=context)
 
 
 @app.command("show")
@@ -77,7 +77,8 @@ def show_(order: OrderArg, format: FormatOpt = None, as_json: JsonOpt = False) -
     from vbcli.services.ledger import orders
 
     fmt = output_format(format, as_json)
-    show(read(lambda s: orders.show(s, ref=order)), fmt)
+    view, context = read_labelled(fmt, None, lambda s: orders.show(s, ref=order))
+    show(view, fmt, context=context)
 
 
 @app.command("cancel")

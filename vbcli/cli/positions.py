@@ -8,7 +8,7 @@ import typer
 
 from vbcli.cli.common import (
     DryRunOpt, FormatOpt, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
-    output_format, read, show, write,
+    output_format, read_labelled, show, write,
 )
 from vbcli.cli.policy_options import parse_settings, with_policy_options
 from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS
@@ -77,8 +77,8 @@ def list_(
     fmt = output_format(format, as_json)
     if status not in ("open", "closed", "all"):
         raise UsageError(f"--status must be open, closed or all, not {status[:20]!r}.")
-    rows = read(lambda s: positions.list_all(s, portfolio=portfolio, status=status))
-    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS)
+    rows, context = read_labelled(fmt, "positions", lambda s: positions.list_all(s, portfolio=portfolio, status=status))
+    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS, context=context)
 
 
 @app.command("show")
@@ -96,7 +96,8 @@ def show_(
 
     fmt = output_format(format, as_json)
     at = decimal_opt(price, "--price", positive=True)
-    show(read(lambda s: positions.show(s, ref=pos, price=at)), fmt)
+    view, context = read_labelled(fmt, None, lambda s: positions.show(s, ref=pos, price=at))
+    show(view, fmt, context=context)
 
 
 @app.command("set")
