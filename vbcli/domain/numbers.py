@@ -27,6 +27,7 @@ HUNDRED = Decimal("100")
 _NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 
 # ISO 4217 minor units for the currencies whose cents are not 2 digits.
+_QUANTA: dict[str, Decimal] = {}  # currency → its cent, computed once
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3, "JOD": 3}
 
 
@@ -77,8 +78,8 @@ def normalize(value: Decimal) -> Decimal:
     if value == 0:
         return ZERO
     normalized = value.normalize(CONTEXT)
-    exponent = normalized.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > 0:
+    # A positive exponent is exactly when str() shows "E+" (100 → 1E+2); as_tuple() is slower.
+    if normalized.adjusted() > 0 and "E+" in str(normalized):
         normalized = normalized.quantize(ONE)
     return normalized
 
@@ -90,7 +91,9 @@ def minor_units(currency: str) -> int:
 
 def round_money(value: Decimal, currency: str = "USD") -> Decimal:
     """Round an amount half-up to the currency's cents (commissions, dividend tax)."""
-    quantum = Decimal(1).scaleb(-minor_units(currency))
+    quantum = _QUANTA.get(currency)
+    if quantum is None:
+        quantum = _QUANTA.setdefault(currency, Decimal(1).scaleb(-minor_units(currency)))
     return value.quantize(quantum, rounding=ROUND_HALF_UP, context=CONTEXT)
 
 

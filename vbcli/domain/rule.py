@@ -8,6 +8,7 @@ rounded quotient.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
@@ -54,6 +55,9 @@ class OrderContext:
     orders_today: int = 0  # placed today, cancelled ones not counted
     apply_daily_cap: bool = True  # simulate passes False
     currency: str = "USD"
+    # simulate passes False: the same decision, without the working (allocations, raw sizes)
+    # and the hold reasons that nobody reads there.
+    explain: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,12 +102,20 @@ class _Work:
     guard: Guardrails
     context: OrderContext
     value: Decimal
-    alloc: Decimal | None
-    change: Decimal | None
     raw: Decimal = ZERO
     capped: Decimal = ZERO
     trimmed: Decimal = ZERO
     notes: list[str] = field(default_factory=list)
+
+    # Computed when first read: a simulation without the working never needs them.
+    @functools.cached_property
+    def alloc(self) -> Decimal | None:
+        return self.state.qty * self.price / self.value if self.value > 0 else None
+
+    @functools.cached_property
+    def change(self) -> Decimal | None:
+        anchor = self.state.anchor
+        return (self.price - anchor) / anchor if anchor is not None and anchor > 0 else None
 
 
 def evaluate(
@@ -127,11 +139,7 @@ def evaluate(
 
 
 def _start(state: PositionState, price: Decimal, policy: OrderPolicy, guard: Guardrails, context: OrderContext) -> _Work:
-    value = state.value(price)
-    alloc = state.qty * price / value if value > 0 else None
-    anchor = state.anchor
-    change = (price - anchor) / anchor if anchor is not None and anchor > 0 else None
-    return _Work(state, price, policy, guard, context, value, alloc, change)
+    return _Work(state, price, policy, guard, context, state.value(price))
 
 
 def _preflight(w: _Work) -> Evaluation | None:
@@ -158,7 +166,7 @@ def _preflight(w: _Work) -> Evaluation | None:
 def _trigger(w: _Work) -> tuple[str | None, str]:
     """Step 2: which side, if any, and why."""
     p, anchor, pol, g = w.price, w.state.anchor, w.policy, w.guard
-    assert anchor is not None and w.change is not None
+    assert anchor is not None
     if p - anchor >= pol.trigger_up * anchor:
         return "sell", f"price rose {_pct2(w.change)} above anchor {fmt(anchor)} (trigger {_pct(pol.trigger_up)})"
     if anchor - p >= pol.trigger_down * anchor:
@@ -168,6 +176,8 @@ def _trigger(w: _Work) -> tuple[str | None, str]:
         return "buy", "rebalance"
     if pol.auto_rebalance and stock > g.max_stock_alloc * w.value:
         return "sell", "rebalance"
+    if not w.context.explain:
+        return None, "within the triggers"
     triggers = f"+{_pct(pol.trigger_up)} / -{_pct(pol.trigger_down)}"
     return None, f"price change {_pct2(w.change)} is within the triggers ({triggers})"
 
@@ -355,15 +365,20 @@ def _zero_reason(w: _Work, side: str, cap: Decimal, cap_why: str) -> str:
 
 def _finish(w: _Work, action: str, reason: str, side: str | None = None, qty: Decimal = ZERO) -> Evaluation:
     rate = w.policy.commission_rate
-    after = post_trade_alloc(w.state, side, qty, w.price, rate) if side is not None else w.alloc
     notional = normalize(qty * w.price)
+    commission = round_money(notional * rate, w.context.currency)
+    if not w.context.explain:
+        return Evaluation(action, side, normalize(qty), w.price, notional, commission, reason, None,
+                          w.policy.trigger_up, w.policy.trigger_down, w.raw, w.capped, w.trimmed, None, None,
+                          w.state.anchor, w.value)
+    after = post_trade_alloc(w.state, side, qty, w.price, rate) if side is not None else w.alloc
     return Evaluation(
         action=action,
         side=side,
         qty=normalize(qty),
         price=w.price,
         notional=notional,
-        commission=round_money(notional * rate, w.context.currency),
+        commission=commission,
         reason=reason,
         change=_shown(w.change),
         trigger_up=w.policy.trigger_up,
@@ -459,6 +474,7 @@ def _shown(value: Decimal | None) -> Decimal | None:
     return None if value is None else round_ratio(value, SHOWN_PLACES)
 
 
+@functools.lru_cache(maxsize=256)  # the same few thresholds, in every reason of a backtest
 def _pct(fraction: Decimal) -> str:
     """A configured threshold as a percentage: 0.03 → 3%."""
     return f"{fmt(normalize(fraction * 100))}%"

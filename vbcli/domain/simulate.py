@@ -94,6 +94,7 @@ class _Tracker:
     def __init__(self) -> None:
         self.previous: Decimal | None = None
         self.peak: Decimal | None = None
+        self.trough: Decimal | None = None  # the lowest value since the peak
         self.max_drawdown = ZERO
         self.count = 0
         self.total = ZERO
@@ -101,8 +102,10 @@ class _Tracker:
 
     def add(self, value: Decimal) -> None:
         if self.peak is None or value > self.peak:
-            self.peak = value
-        elif self.peak > 0:
+            self.peak = self.trough = value
+        elif value < self.trough and self.peak > 0:  # type: ignore[operator]
+            # The drawdown from one peak is largest at the lowest value after it.
+            self.trough = value
             self.max_drawdown = max(self.max_drawdown, (self.peak - value) / self.peak)
         if self.previous is not None and self.previous != 0:
             daily = value / self.previous - ONE
@@ -144,7 +147,7 @@ class _Run:
         self.qty, self.cash, self.receivable, self.anchor = start.qty, start.cash, start.receivable, start.anchor
         self.policy, self.guardrails, self.currency = policy, guardrails, currency
         self.withholding = withholding
-        self.context = OrderContext(apply_daily_cap=False, currency=currency)
+        self.context = OrderContext(apply_daily_cap=False, currency=currency, explain=False)
         self.initial = ZERO
         self.bh_qty = ZERO
         self.bh_cash = ZERO
@@ -265,14 +268,13 @@ def simulate(
     the base of both returns and the buy-and-hold stake. `on_bar(i)` reports progress.
     """
     run = _Run(start, policy, guardrails, withholding, currency)
-    for index, bar in enumerate(bars):
-        with localcontext(CONTEXT):
+    with localcontext(CONTEXT):  # once for the whole run: entering it per bar costs more than the bar
+        for index, bar in enumerate(bars):
             if index == 0:
                 run.begin(bar, initial_capital)
             run.step(bar)
-        if on_bar is not None:
-            on_bar(index)
-    if run.count == 0:
-        raise BadInputData("There are no price bars to simulate; the file needs at least one date,price row.")
-    with localcontext(CONTEXT):
+            if on_bar is not None:
+                on_bar(index)
+        if run.count == 0:
+            raise BadInputData("There are no price bars to simulate; the file needs at least one date,price row.")
         return run.result()
