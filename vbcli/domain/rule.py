@@ -107,12 +107,12 @@ class _Work:
     trimmed: Decimal = ZERO
     notes: list[str] = field(default_factory=list)
 
-    # Computed when first read: a simulation without the working never needs them.
-    @functools.cached_property
+    # Computed when read: a simulation without the working never needs them.
+    @property
     def alloc(self) -> Decimal | None:
         return self.state.qty * self.price / self.value if self.value > 0 else None
 
-    @functools.cached_property
+    @property
     def change(self) -> Decimal | None:
         anchor = self.state.anchor
         return (self.price - anchor) / anchor if anchor is not None and anchor > 0 else None
@@ -126,16 +126,22 @@ def evaluate(
     context: OrderContext = OrderContext(),
 ) -> Evaluation:
     """Apply the volatility-balancing rule to a position at `price`."""
-    _require_positive_price(price)
     with localcontext(CONTEXT):
-        work = _start(state, price, policy, guardrails, context)
-        early = _preflight(work)
-        if early is not None:
-            return early
-        side, reason = _trigger(work)
-        if side is None:
-            return _finish(work, HOLD, reason)
-        return _propose(work, side, reason)
+        return evaluate_in_context(state, price, policy, guardrails, context)
+
+
+def evaluate_in_context(state: PositionState, price: Decimal, policy: OrderPolicy, guardrails: Guardrails,
+                        context: OrderContext) -> Evaluation:
+    """`evaluate` for a caller already inside `localcontext(CONTEXT)` (simulate enters it once per run)."""
+    _require_positive_price(price)
+    work = _start(state, price, policy, guardrails, context)
+    early = _preflight(work)
+    if early is not None:
+        return early
+    side, reason = _trigger(work)
+    if side is None:
+        return _finish(work, HOLD, reason)
+    return _propose(work, side, reason)
 
 
 def _start(state: PositionState, price: Decimal, policy: OrderPolicy, guard: Guardrails, context: OrderContext) -> _Work:
@@ -261,7 +267,7 @@ def floor_quantity(qty: Decimal, policy: OrderPolicy) -> Decimal:
         qty = floor_decimals(qty)
     if policy.lot_size > 0:
         qty = floor_to_step(qty, policy.lot_size)
-    return normalize(qty)
+    return qty  # both floors return it normalized
 
 
 def ceil_quantity(qty: Decimal, policy: OrderPolicy) -> Decimal | None:
@@ -368,9 +374,11 @@ def _finish(w: _Work, action: str, reason: str, side: str | None = None, qty: De
     notional = normalize(qty * w.price)
     commission = round_money(notional * rate, w.context.currency)
     if not w.context.explain:
-        return Evaluation(action, side, normalize(qty), w.price, notional, commission, reason, None,
-                          w.policy.trigger_up, w.policy.trigger_down, w.raw, w.capped, w.trimmed, None, None,
-                          w.state.anchor, w.value)
+        return _quick_evaluation(action=action, side=side, qty=normalize(qty), price=w.price, notional=notional,
+                                 commission=commission, reason=reason, change=None, trigger_up=w.policy.trigger_up,
+                                 trigger_down=w.policy.trigger_down, raw_qty=w.raw, capped_qty=w.capped,
+                                 trimmed_qty=w.trimmed, stock_alloc_before=None, stock_alloc_after=None,
+                                 anchor=w.state.anchor, total_value=w.value)
     after = post_trade_alloc(w.state, side, qty, w.price, rate) if side is not None else w.alloc
     return Evaluation(
         action=action,
@@ -391,6 +399,13 @@ def _finish(w: _Work, action: str, reason: str, side: str | None = None, qty: De
         anchor=w.state.anchor,
         total_value=normalize(w.value),
     )
+
+
+def _quick_evaluation(**values: Any) -> Evaluation:
+    """An Evaluation without the frozen dataclass's per-field __setattr__ (a third of a HOLD bar)."""
+    evaluation = object.__new__(Evaluation)
+    evaluation.__dict__.update(values)
+    return evaluation
 
 
 def post_trade_alloc(state: PositionState, side: str, qty: Decimal, price: Decimal, commission_rate: Decimal) -> Decimal | None:

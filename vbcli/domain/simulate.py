@@ -15,7 +15,7 @@ from typing import Any
 from vbcli.domain.accounting import dividend_amounts
 from vbcli.domain.numbers import CONTEXT, ONE, ZERO, floor_decimals, round_money, round_ratio
 from vbcli.domain.policy import Guardrails, OrderPolicy
-from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, OrderContext, PositionState, evaluate, floor_quantity
+from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, OrderContext, PositionState, evaluate_in_context, floor_quantity
 from vbcli.errors import BadInputData
 
 TRADING_DAYS = 252
@@ -158,6 +158,7 @@ class _Run:
         self.series: list[tuple[datetime.date, Decimal, Decimal]] = []
         self.strategy = _Tracker()
         self.benchmark = _Tracker()
+        self._state: PositionState | None = None  # the state the rule sees, while unchanged
 
     def begin(self, bar: Bar, initial_capital: Decimal | None) -> None:
         """Fix the initial capital and buy the benchmark at the first price."""
@@ -171,12 +172,16 @@ class _Run:
         # The start is bought at the first bar's price, which is already ex-dividend.
         if bar.dividend > 0 and self.count > 0:
             self._ex_dividend(bar.dividend)
-        state = PositionState(self.qty, self.cash, self.receivable, self.anchor)
-        ev = evaluate(state, bar.price, self.policy, self.guardrails, self.context)
+        state = self._state
+        if state is None:  # rebuilt only after a change: most bars hold
+            state = self._state = PositionState(self.qty, self.cash, self.receivable, self.anchor)
+        ev = evaluate_in_context(state, bar.price, self.policy, self.guardrails, self.context)
         if ev.action in (BUY, SELL):
             self._fill(bar, ev.side or "", ev.qty, ev.commission, ev.reason)
+            self._state = None
         elif ev.action == ANCHOR_RESET:
             self.anchor = bar.price
+            self._state = None
         value = self.qty * bar.price + self.cash + self.receivable
         bh_value = self.bh_qty * bar.price + self.bh_cash
         self.strategy.add(value)
@@ -186,6 +191,7 @@ class _Run:
 
     def _ex_dividend(self, per_share: Decimal) -> None:
         # A backtest pays the net dividend at once instead of through a receivable.
+        self._state = None
         if self.anchor is not None:
             self.anchor -= per_share
         # The same amounts as the ledger: tax rounded half-up to cents.
