@@ -20,6 +20,7 @@ PROPOSAL_DECIMALS = 6  # fractional-share proposals are floored to 6 decimals (S
 AVG_COST_DECIMALS = 10
 
 ZERO = Decimal("0")
+_PROPOSAL_QUANTUM = Decimal(1).scaleb(-PROPOSAL_DECIMALS)
 ONE = Decimal("1")
 HUNDRED = Decimal("100")
 
@@ -107,7 +108,8 @@ def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
 
 def floor_decimals(value: Decimal, places: int = PROPOSAL_DECIMALS) -> Decimal:
     """Floor toward zero to `places` decimals (fractional-share proposals)."""
-    return normalize(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN, context=CONTEXT))
+    quantum = _PROPOSAL_QUANTUM if places == PROPOSAL_DECIMALS else Decimal(1).scaleb(-places)
+    return normalize(value.quantize(quantum, rounding=ROUND_DOWN, context=CONTEXT))
 
 
 def round_avg_cost(value: Decimal) -> Decimal:

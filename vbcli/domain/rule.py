@@ -31,6 +31,7 @@ from vbcli.errors import UsageError
 BUY, SELL, HOLD, REJECTED, ANCHOR_RESET = "BUY", "SELL", "HOLD", "REJECTED", "ANCHOR_RESET"
 SHOWN_PLACES = 10  # reported quotients (allocations, change, raw sizes)
 _FRACTIONAL_STEP = Decimal(1).scaleb(-PROPOSAL_DECIMALS)
+_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -371,14 +372,17 @@ def _zero_reason(w: _Work, side: str, cap: Decimal, cap_why: str) -> str:
 
 def _finish(w: _Work, action: str, reason: str, side: str | None = None, qty: Decimal = ZERO) -> Evaluation:
     rate = w.policy.commission_rate
-    notional = normalize(qty * w.price)
-    commission = round_money(notional * rate, w.context.currency)
     if not w.context.explain:
+        # No order: nothing to price (the explained path's 0 and 0.00 are the same amounts).
+        notional = normalize(qty * w.price) if qty else ZERO
+        commission = round_money(notional * rate, w.context.currency) if qty else ZERO
         return _quick_evaluation(action=action, side=side, qty=normalize(qty), price=w.price, notional=notional,
                                  commission=commission, reason=reason, change=None, trigger_up=w.policy.trigger_up,
                                  trigger_down=w.policy.trigger_down, raw_qty=w.raw, capped_qty=w.capped,
                                  trimmed_qty=w.trimmed, stock_alloc_before=None, stock_alloc_after=None,
                                  anchor=w.state.anchor, total_value=w.value)
+    notional = normalize(qty * w.price)
+    commission = round_money(notional * rate, w.context.currency)
     after = post_trade_alloc(w.state, side, qty, w.price, rate) if side is not None else w.alloc
     return Evaluation(
         action=action,
@@ -497,4 +501,4 @@ def _pct(fraction: Decimal) -> str:
 
 def _pct2(fraction: Decimal) -> str:
     """A measured ratio as a percentage with two decimals: -0.0299 → -2.99%."""
-    return f"{fmt((fraction * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN, context=CONTEXT))}%"
+    return f"{fmt((fraction * 100).quantize(_CENT, rounding=ROUND_HALF_EVEN, context=CONTEXT))}%"

@@ -176,13 +176,15 @@ class _Run:
         if state is None:  # rebuilt only after a change: most bars hold
             state = self._state = PositionState(self.qty, self.cash, self.receivable, self.anchor)
         ev = evaluate_in_context(state, bar.price, self.policy, self.guardrails, self.context)
-        if ev.action in (BUY, SELL):
+        action = ev.action
+        if action == BUY or action == SELL:
             self._fill(bar, ev.side or "", ev.qty, ev.commission, ev.reason)
             self._state = None
-        elif ev.action == ANCHOR_RESET:
+        elif action == ANCHOR_RESET:
             self.anchor = bar.price
             self._state = None
-        value = self.qty * bar.price + self.cash + self.receivable
+        # Without a fill the rule's V = Q·P + C + R is this bar's value, computed the same way.
+        value = ev.total_value if self._state is not None else self.qty * bar.price + self.cash + self.receivable
         bh_value = self.bh_qty * bar.price + self.bh_cash
         self.strategy.add(value)
         self.benchmark.add(bh_value)
