@@ -101,14 +101,17 @@ class _Tracker:
         self.total_squares = ZERO
 
     def add(self, value: Decimal) -> None:
-        if self.peak is None or value > self.peak:
+        peak, previous = self.peak, self.previous
+        if peak is None or value > peak:
             self.peak = self.trough = value
-        elif value < self.trough and self.peak > 0:  # type: ignore[operator]
+        elif value < self.trough and peak > 0:  # type: ignore[operator]
             # The drawdown from one peak is largest at the lowest value after it.
             self.trough = value
-            self.max_drawdown = max(self.max_drawdown, (self.peak - value) / self.peak)
-        if self.previous is not None and self.previous != 0:
-            daily = value / self.previous - ONE
+            drawdown = (peak - value) / peak
+            if drawdown > self.max_drawdown:
+                self.max_drawdown = drawdown
+        if previous:  # neither None nor zero
+            daily = value / previous - ONE
             self.count += 1
             self.total += daily
             self.total_squares += daily * daily
