@@ -280,3 +280,13 @@ def test_ctrl_c_stops_every_worker(tmp_path):
     time.sleep(0.2)
     assert [p for p in workers if _alive(p)] == []
     assert sys.platform != "linux" or _children(proc.pid) == []
+
+
+def test_position_start_and_its_policy(vb, prices):
+    assert vb("positions", "add", "AAPL", "--qty", "40", "--cash", "6000", "--anchor", "100", "--ratio", "2").exit_code == 0
+    rows = optimize(vb, str(prices), "--position", "AAPL", "--grid", "trigger=2%,4%")
+    alone = simulate(vb, str(prices), "--position", "AAPL", "--trigger", "4%")
+    row = next(r for r in rows if r["params"] == {"trigger": "0.04"})
+    assert {k: row[k] for k in SUMMARY} == {k: alone[k] for k in SUMMARY}
+    done = vb("optimize", str(prices), "--position", "AAPL", "--cash", "1", "--grid", "trigger=2%,4%")
+    assert done.exit_code == 2 and "--position sets the start" in done.stderr

@@ -30,7 +30,7 @@ HELD = ("final_value", "return", "max_drawdown", "volatility", "sharpe", "calmar
 @with_policy_options
 def optimize_command(
     prices: Annotated[str, typer.Argument(help="CSV of date,price (or date,close) rows, oldest first; optional dividend column; - = stdin.", show_default=False)],
-    grid_specs: Annotated[list[str] | None, typer.Option("--grid", help="NAME=a,b,c or NAME=FROM:TO:STEP (inclusive, e.g. trigger=2%:6%:1%); repeat for more dimensions.", show_default=False)] = None,
+    grid_specs: Annotated[list[str] | None, typer.Option("--grid", metavar="NAME=VALUES", help="NAME=a,b,c or NAME=FROM:TO:STEP (inclusive, e.g. trigger=2%:6%:1%); repeat for more dimensions.", show_default=False)] = None,
     metric: Annotated[str, typer.Option("--metric", help="Rank by sharpe, return, excess_return, calmar, sortino (higher first), max_drawdown or volatility (lower first).")] = "sharpe",
     top: Annotated[int, typer.Option("--top", min=1, max=1_000_000, help="Rows in the table.")] = 10,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, max=1024, help="Worker processes (default: the cores); never changes a result.", show_default=False)] = None,
@@ -80,7 +80,7 @@ def optimize_command(
     # A bad start (no cash, no value) fails here once, on one bar, before any worker starts.
     _simulate(bars[:1], start, changes[0])
     with _progress(len(combos)) as on_done:
-        results = run_all(run_combination, changes, shared=shared, jobs=jobs or os.cpu_count() or 1, on_done=on_done)
+        results = run_all(run_combination, changes, shared=shared, jobs=jobs or _cores(), on_done=on_done)
     rows = [_row(combo, result) for combo, result in zip(combos, results)]
     order = grid.rank([r.pop("_exact") for r in rows], metric)
     ranked = [{"rank": place, **rows[index]} for place, index in enumerate(order, 1)]
@@ -89,6 +89,14 @@ def optimize_command(
         from vbcli.cli.optimize_plot import heatmap
 
         heatmap(rows, axes, metric, order[0], sys.stdout if fmt in ("table", "plain") else sys.stderr)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def parse_grid(specs: list[str], fixed: dict[str, Any], limit: int) -> list[grid.Axis]:
