@@ -93,7 +93,7 @@ class Evaluation:
         return {key: getattr(self, key) for key in keys}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Work:
     """Intermediate values of one evaluation, filled in step by step."""
 
@@ -219,10 +219,11 @@ def _propose(w: _Work, side: str, reason: str) -> Evaluation:
 
 def _raw_size(w: _Work, side: str, *, rebalance: bool) -> Decimal:
     """Step 3: ΔQ = (anchor/P − 1)·r·V/P, or the size that lands a rebalance on its bound."""
-    q_p, v, p, rate, g = w.state.qty * w.price, w.value, w.price, w.policy.commission_rate, w.guard
-    if rebalance and side == "buy":
-        return (g.min_stock_alloc * v - q_p) / (p * (ONE + g.min_stock_alloc * rate))
+    v, p = w.value, w.price
     if rebalance:
+        q_p, rate, g = w.state.qty * p, w.policy.commission_rate, w.guard
+        if side == "buy":
+            return (g.min_stock_alloc * v - q_p) / (p * (ONE + g.min_stock_alloc * rate))
         return (q_p - g.max_stock_alloc * v) / (p * (ONE - g.max_stock_alloc * rate))
     anchor = w.state.anchor
     assert anchor is not None
@@ -326,10 +327,12 @@ def _apply_minimums(w: _Work, side: str, qty: Decimal, limit: Decimal) -> tuple[
 
 def _shortfall(w: _Work, qty: Decimal) -> str | None:
     """Which minimums the quantity misses, as text; None when it meets them."""
+    notional = qty * w.price
+    if qty >= w.policy.min_qty and notional >= w.policy.min_notional:
+        return None
     problems = []
     if qty < w.policy.min_qty:
         problems.append(f"qty {fmt(qty)} below min_qty {fmt(w.policy.min_qty)}")
-    notional = qty * w.price
     if notional < w.policy.min_notional:
         problems.append(f"notional {fmt(normalize(notional))} below min_notional {fmt(w.policy.min_notional)}")
     return " and ".join(problems) or None

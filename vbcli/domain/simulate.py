@@ -88,6 +88,13 @@ def _ratio(value: Decimal | None) -> Decimal | None:
     return None if value is None else round_ratio(value, METRIC_PLACES)
 
 
+def _position_state(qty: Decimal, cash: Decimal, receivable: Decimal, anchor: Decimal | None) -> PositionState:
+    """PositionState without the frozen dataclass's per-field __setattr__ (once per fill)."""
+    state = object.__new__(PositionState)
+    state.__dict__.update(qty=qty, cash=cash, receivable=receivable, anchor=anchor)
+    return state
+
+
 class _Tracker:
     """Running peak, max drawdown and sums of daily simple returns of one value series."""
 
@@ -177,7 +184,7 @@ class _Run:
             self._ex_dividend(bar.dividend)
         state = self._state
         if state is None:  # rebuilt only after a change: most bars hold
-            state = self._state = PositionState(self.qty, self.cash, self.receivable, self.anchor)
+            state = self._state = _position_state(self.qty, self.cash, self.receivable, self.anchor)
         ev = evaluate_in_context(state, bar.price, self.policy, self.guardrails, self.context)
         action = ev.action
         if action == BUY or action == SELL:
