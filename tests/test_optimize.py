@@ -89,15 +89,20 @@ def test_cli_ranks_by_metric(vb, prices, metric):
     assert [r["rank"] for r in rows] == list(range(1, 7))
 
 
-def test_extra_metrics_by_hand():
-    # 100 → 110 → 99 → 108.9: daily returns 0.1, -0.1, 0.1; mean 1/30; downside Σ 0.01 / 3
-    # → deviation 0.0577350…; Sortino (1/30)/0.0577350·√252 = 0.5773503·15.8745079 = 9.165151.
-    values = [D(100), D(110), D(99), D("108.9")]
-    assert round_ratio(grid.extra_metrics(values, D(100), D("0.1"))["sortino"]) == D("9.165151")
+def test_sortino_and_calmar_by_hand():
+    from vbcli.domain.policy import Guardrails, OrderPolicy
+    from vbcli.domain.rule import PositionState
+    from vbcli.domain.simulate import Bar, simulate
+
+    # Buy-and-hold of 10000 at 100: 100 shares worth 10000 → 11000 → 9900 → 10890; daily
+    # returns 0.1, -0.1, 0.1; mean 1/30; downside √(0.01 / 3) = 0.0577350…; Sortino
+    # (1/30)/0.0577350·√252 = 0.5773503·15.8745079 = 9.165151.
+    bars = [Bar(date(2026, 1, d), D(p)) for d, p in ((1, "100"), (2, "110"), (3, "99"), (4, "108.9"))]
+    result = simulate(bars, PositionState(D(0), D(10000), anchor=D(100)), OrderPolicy(), Guardrails())
+    assert round_ratio(result.buy_and_hold_sortino) == D("9.165151")
     # 252 daily returns, growth 1.21 over one year → annual 0.21; max drawdown 0.1 → Calmar 2.1.
-    year = [D(100), D(90)] + [D(100)] * 250 + [D(121)]
-    assert round_ratio(grid.extra_metrics(year, D(100), D("0.1"))["calmar"]) == D("2.1")
-    assert grid.extra_metrics([D(100), D(101)], D(100), D(0)) == {"calmar": None, "sortino": None}
+    assert grid.calmar(D(121), D(100), 252, D("0.1")) == D("2.1")
+    assert grid.calmar(D(101), D(100), 1, D(0)) is None
 
 
 def test_train_until_splits_on_the_date(vb, prices, tmp_path):

@@ -199,8 +199,12 @@ def _simulate(bars: list[Any], start: dict[str, Any], settings: dict[str, Any]) 
 
     outcome = backtest.run(bars=bars, settings=settings, **start)
     result = outcome.result
-    strategy = grid.extra_metrics([v for _, v, _ in result.series], result.initial_value, result.max_drawdown)
-    held = grid.extra_metrics([b for _, _, b in result.series], result.initial_value, result.buy_and_hold["max_drawdown"])
+    periods = result.bars - 1  # daily returns
+    strategy = {"calmar": grid.calmar(result.final_value, result.initial_value, periods, result.max_drawdown),
+                "sortino": result.sortino}
+    held = {"calmar": grid.calmar(result.buy_and_hold["final_value"], result.initial_value, periods,
+                                  result.buy_and_hold["max_drawdown"]),
+            "sortino": result.buy_and_hold_sortino}
     summary = {key: outcome.summary[key] for key in FIELDS if key in outcome.summary}
     summary.update({key: _ratio(value) for key, value in strategy.items()})
     summary["buy_and_hold"] = {**outcome.summary["buy_and_hold"], **{k: _ratio(v) for k, v in held.items()}}

@@ -17,7 +17,6 @@ from vbcli.domain.numbers import CONTEXT, ONE, ZERO, normalize
 from vbcli.errors import UsageError
 
 TRADING_DAYS = 252
-SQRT_TRADING_DAYS = Decimal(TRADING_DAYS).sqrt(CONTEXT)
 HIGHER_FIRST = ("sharpe", "return", "excess_return", "calmar", "sortino")
 LOWER_FIRST = ("max_drawdown", "volatility")
 METRICS = HIGHER_FIRST + LOWER_FIRST
@@ -93,32 +92,17 @@ def split_index(dates: Sequence[datetime.date], until: datetime.date) -> int:
     return sum(1 for day in dates if day <= until)
 
 
-def extra_metrics(values: Sequence[Decimal], initial: Decimal, max_drawdown: Decimal) -> dict[str, Decimal | None]:
-    """Calmar (annual growth over max drawdown) and Sortino (mean over downside deviation, √252).
+def calmar(final: Decimal, initial: Decimal, periods: int, max_drawdown: Decimal) -> Decimal | None:
+    """Annual growth over max drawdown, a year being 252 daily returns; None without a drawdown.
 
-    Daily bars: a year is 252 bars. The downside deviation is √(Σ min(r, 0)² / n) over all n
-    daily returns; either ratio is None when its denominator is zero.
+    (Sortino comes with the simulation: `SimulationResult.sortino`.)
     """
-    with localcontext(CONTEXT):
-        returns = [b / a - ONE for a, b in zip(values, values[1:]) if a != 0]
-        return {"calmar": _calmar(values[-1], initial, len(returns), max_drawdown), "sortino": _sortino(returns)}
-
-
-def _calmar(final: Decimal, initial: Decimal, periods: int, max_drawdown: Decimal) -> Decimal | None:
     if periods == 0 or max_drawdown == 0 or initial <= 0:
         return None
-    growth = final / initial
-    annual = growth ** (Decimal(TRADING_DAYS) / periods) - ONE if growth > 0 else -ONE
-    return annual / max_drawdown
-
-
-def _sortino(returns: list[Decimal]) -> Decimal | None:
-    if not returns:
-        return None
-    downside = sum((r * r for r in returns if r < 0), ZERO) / len(returns)
-    if downside == 0:
-        return None
-    return sum(returns, ZERO) / len(returns) / downside.sqrt() * SQRT_TRADING_DAYS
+    with localcontext(CONTEXT):
+        growth = final / initial
+        annual = growth ** (Decimal(TRADING_DAYS) / periods) - ONE if growth > 0 else -ONE
+        return annual / max_drawdown
 
 
 def rank(metrics: Sequence[dict[str, Decimal | None]], metric: str) -> list[int]:

@@ -52,6 +52,9 @@ class SimulationResult:
     trade_log: list[dict[str, Any]] = field(default_factory=list)
     series: list[tuple[datetime.date, Decimal, Decimal]] = field(default_factory=list)
     initial_value: Decimal = ZERO
+    # Not in to_dict (SPEC §7 simulation): `vb optimize` adds them to its rows.
+    sortino: Decimal | None = None
+    buy_and_hold_sortino: Decimal | None = None
     currency: str = "USD"
 
     def to_dict(self, include_trades: bool = False) -> dict[str, Any]:
@@ -106,6 +109,7 @@ class _Tracker:
         self.count = 0
         self.total = ZERO
         self.total_squares = ZERO
+        self.downside_squares = ZERO  # of the negative daily returns, for Sortino
 
     def add(self, value: Decimal) -> None:
         peak, previous = self.peak, self.previous
@@ -121,7 +125,10 @@ class _Tracker:
             daily = value / previous - ONE
             self.count += 1
             self.total += daily
-            self.total_squares += daily * daily
+            square = daily * daily
+            self.total_squares += square
+            if daily < 0:
+                self.downside_squares += square
         self.previous = value
 
     def daily_stdev(self) -> Decimal | None:
@@ -141,6 +148,12 @@ class _Tracker:
         if not stdev:
             return None
         return self.total / self.count / stdev * SQRT_TRADING_DAYS
+
+    def sortino(self) -> Decimal | None:
+        """Mean daily return / √(Σ min(r, 0)² / n) × √252; None without a negative return."""
+        if self.count == 0 or self.downside_squares == 0:
+            return None
+        return self.total / self.count / (self.downside_squares / self.count).sqrt(CONTEXT) * SQRT_TRADING_DAYS
 
 
 def start_from_cash(cash: Decimal, first_price: Decimal, policy: OrderPolicy) -> PositionState:
@@ -263,6 +276,8 @@ class _Run:
             series=self.series,
             initial_value=self.initial,
             currency=self.currency,
+            sortino=self.strategy.sortino(),
+            buy_and_hold_sortino=self.benchmark.sortino(),
         )
 
     def _return(self, final: Decimal) -> Decimal:
