@@ -130,7 +130,7 @@ def grid_bench(report: Report, work: Path, rounds: int = 3) -> None:
     report.add("5 × 5 grid over 2 148 bars in process: --jobs 1 vs --jobs 2", best["jobs1"], best["jobs2"], "--jobs 2",
                "≥ 1.7× (ratio = speed-up)", f"(load average {os.getloadavg()[0]:.1f})")
     report.add("5 × 5 grid, --jobs 1 vs 25 sequential backtest.run", best["jobs1"], best["plain"], "25 × backtest.run",
-               "≤ 1.2×", "(the grid adds Calmar and Sortino per combination)")
+               "≤ 1.2×", "(the same parsed bars; Calmar per combination added)")
 
 
 def command_bench(report: Report, work: Path, env: dict[str, str], repeats: int = 3) -> None:
