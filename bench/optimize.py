@@ -36,7 +36,7 @@ from decimal import Decimal
 sys.path.insert(0, sys.argv[1])
 import vbcli
 assert vbcli.__file__.startswith(sys.argv[1]), vbcli.__file__
-from vbcli.services.prices import read_bars
+from vbcli.services.io.prices import read_bars
 from vbcli.domain.policy import Guardrails, OrderPolicy
 from vbcli.domain.simulate import simulate, start_from_cash
 bars = read_bars(sys.argv[2])
@@ -101,7 +101,7 @@ def _grid_phase(prices: Path) -> tuple[Any, list[dict[str, Any]], Any]:
     """What `vb optimize` has before the workers start: parsed bars and the combinations."""
     from vbcli.cli import optimize
     from vbcli.domain import grid
-    from vbcli.services.prices import read_bars
+    from vbcli.services.io.prices import read_bars
 
     axes = optimize.parse_grid([GRID[1], GRID[3]], {}, 1000)
     changes = [optimize._settings_of({}, combo) for combo in grid.combinations(axes)]
@@ -111,7 +111,7 @@ def _grid_phase(prices: Path) -> tuple[Any, list[dict[str, Any]], Any]:
 
 def grid_bench(report: Report, work: Path, rounds: int = 3) -> None:
     from vbcli.parallel import run_all
-    from vbcli.services import backtest
+    from vbcli.services.ledger import backtest
 
     prices = work / "grid.csv"
     write_prices(prices, 2148)

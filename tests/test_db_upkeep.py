@@ -81,8 +81,8 @@ def test_check_reports_every_problem_at_once(sqlite_url):
 
 
 def test_pure_checks():
-    from vbcli.services.audit import event_hash
-    from vbcli.services.dbcheck import Totals, chain_problems, position_problems
+    from vbcli.services.shared.audit import event_hash
+    from vbcli.services.upkeep.dbcheck import Totals, chain_problems, position_problems
 
     totals = Totals()
     totals.add_fill("buy", Decimal("10"), Decimal("145"), Decimal("1"), Decimal("0"))

@@ -121,7 +121,7 @@ def test_bean_check_accepts_the_journal_and_agrees(vb, tmp_path):
 
 
 def commodity_of(symbol: str) -> str:
-    from vbcli.services.journal import commodity
+    from vbcli.services.io.journal import commodity
 
     return commodity(symbol)
 
@@ -145,7 +145,7 @@ def test_journal_per_position_and_refused_filters(vb):
 
 @pytest.mark.parametrize("symbol, expected", [("AAPL", "AAPL"), ("BRK.B", "BRK.B"), ("USD", None), ("A", None), ("7203.T", None)])
 def test_commodity_names(symbol, expected):
-    from vbcli.services.journal import _COMMODITY, commodity
+    from vbcli.services.io.journal import _COMMODITY, commodity
 
     name = commodity(symbol, {"USD"})
     assert _COMMODITY.match(name)

@@ -154,7 +154,7 @@ def test_serialization_failure_reruns_the_whole_transaction(pg_url: str) -> None
     from sqlalchemy import text
 
     from vbcli.config import resolve_location
-    from vbcli.services import portfolios
+    from vbcli.services.ledger import portfolios
     from vbcli.store.ledger import open_ledger
 
     ledger = open_ledger(resolve_location(pg_url))
@@ -183,7 +183,7 @@ def test_other_database_errors_are_not_retried(pg_url: str) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from vbcli.config import resolve_location
-    from vbcli.store.engine import pg_sqlstate
+    from vbcli.store.dberrors import pg_sqlstate
     from vbcli.store.ledger import open_ledger
 
     ledger = open_ledger(resolve_location(pg_url))

@@ -35,7 +35,7 @@ def add(
 
     Example: vb dividends add AAPL --per-share 0.25 --ex-date 2026-11-10 --pay-date 2026-11-14
     """
-    from vbcli.services import dividends
+    from vbcli.services.ledger import dividends
 
     fmt = output_format(format, as_json)
     values = {
@@ -59,7 +59,7 @@ def pay(dividend: DividendArg, format: FormatOpt = None, as_json: JsonOpt = Fals
 
     Example: vb dividends pay div_01jd8x
     """
-    from vbcli.services import dividends
+    from vbcli.services.ledger import dividends
 
     fmt = output_format(format, as_json)
     result = write("dividends.pay", {"dividend": dividend}, key_opt(key), dry_run, lambda s: dividends.pay(s, ref=dividend))
@@ -77,7 +77,7 @@ def list_(
 
     Example: vb dividends list AAPL --status receivable
     """
-    from vbcli.services import dividends
+    from vbcli.services.ledger import dividends
 
     fmt = output_format(format, as_json)
     if status is not None and status not in STATUSES:
@@ -96,7 +96,7 @@ def process(
 
     Example: vb dividends process --date 2026-11-26
     """
-    from vbcli.services import dividends
+    from vbcli.services.ledger import dividends
 
     fmt = output_format(format, as_json)
     as_of = parse_date(date, what="--date")

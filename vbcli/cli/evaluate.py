@@ -52,7 +52,7 @@ def evaluate_command(
 
 
 def _evaluate_one(pos: str, price_text: str, place: bool, fill: bool, fmt: str, key: str | None, dry_run: bool) -> None:
-    from vbcli.services import evaluate
+    from vbcli.services.ledger import evaluate
 
     price = decimal_opt(price_text, "--price", positive=True)
     assert price is not None
@@ -68,8 +68,8 @@ def _evaluate_one(pos: str, price_text: str, place: bool, fill: bool, fmt: str, 
 
 def _evaluate_all(pos: str | None, price: str | None, path: str | None, place: bool, fill: bool, fmt: str,
                   key: str | None, dry_run: bool) -> None:
-    from vbcli.services import evaluate
-    from vbcli.services.prices import read_symbol_prices
+    from vbcli.services.ledger import evaluate
+    from vbcli.services.io.prices import read_symbol_prices
 
     if pos is not None or price is not None:
         raise UsageError("--all evaluates every open position; give --prices FILE instead of a position or --price.")

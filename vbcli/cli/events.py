@@ -25,7 +25,7 @@ def list_(
 
     Example: vb events list AAPL --type order_filled --since today
     """
-    from vbcli.services import events
+    from vbcli.services.ledger import events
 
     fmt = output_format(format, as_json)
     filters = {"ref": pos, "type": type, "since": time_opt(since, "--since"),

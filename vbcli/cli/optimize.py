@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
 
+from vbcli import render as out
 from vbcli.cli.common import FormatOpt, JsonOpt, decimal_opt, handle_errors, output_format, read, show
 from vbcli.cli.policy_options import OPTION_NAMES, parse_settings, with_policy_options
 from vbcli.domain import grid
@@ -54,8 +54,8 @@ def optimize_command(
 
     Example: vb optimize prices.csv --cash 10000 --grid trigger=2%:6%:1% --grid ratio=1,1.5,2 --train-until 2022-12-31 --plot
     """
-    from vbcli.services import backtest
-    from vbcli.services.prices import read_bars
+    from vbcli.services.ledger import backtest
+    from vbcli.services.io.prices import read_bars
 
     fmt = output_format(format, as_json)
     fixed = parse_settings(settings or {})
@@ -79,7 +79,8 @@ def optimize_command(
 
     # A bad start (no cash, no value) fails here once, on one bar, before any worker starts.
     _simulate(bars[:1], start, changes[0])
-    with _progress(len(combos)) as on_done:
+    with out.progress("backtesting", len(combos), wanted=len(combos) > 1) as advance:
+        on_done = None if advance is None else lambda _done: advance(1)  # one call per finished combination
         results = run_all(run_combination, changes, shared=shared, jobs=jobs or _cores(), on_done=on_done)
     rows = [_row(combo, result) for combo, result in zip(combos, results)]
     order = grid.rank([r.pop("_exact") for r in rows], metric)
@@ -159,8 +160,7 @@ def _settings_of(fixed: dict[str, Any], combo: dict[str, Any]) -> dict[str, Any]
 
 def _check(changes: list[dict[str, Any]], combos: list[dict[str, Any]], position: Any) -> None:
     """Settings that contradict each other (min-alloc above max-alloc) → exit 2 naming the combination."""
-    from vbcli.domain.policy import Guardrails, OrderPolicy
-    from vbcli.services.positions import settings_with
+    from vbcli.domain.policy import Guardrails, OrderPolicy, settings_with
 
     policy = position.policy if position is not None else OrderPolicy()
     guardrails = position.guardrails if position is not None else Guardrails()
@@ -195,7 +195,7 @@ def run_combination(shared: dict[str, Any], settings: dict[str, Any]) -> dict[st
 
 
 def _simulate(bars: list[Any], start: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-    from vbcli.services import backtest
+    from vbcli.services.ledger import backtest
 
     outcome = backtest.run(bars=bars, settings=settings, **start)
     result = outcome.result
@@ -223,20 +223,6 @@ def _row(combo: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         row["test"] = result["test"]["summary"]
     row["_exact"] = result["exact"]
     return row
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A Rich progress bar on stderr at a terminal; else nothing."""
-    if total <= 1 or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("backtesting", total=total)
-        yield lambda done: progress.update(task, completed=done)
 
 
 def _shown(value: Any) -> str:

@@ -36,7 +36,7 @@ def place(
 
     Example: vb orders place AAPL buy 11 --key 2026-11-26-aapl
     """
-    from vbcli.services import orders
+    from vbcli.services.ledger import orders
 
     fmt = output_format(format, as_json)
     values = {"ref": pos, "side": side_arg(side), "qty": decimal_opt(qty, "The quantity", positive=True),
@@ -58,7 +58,7 @@ def list_(
 
     Example: vb orders list AAPL --status open
     """
-    from vbcli.services import orders
+    from vbcli.services.ledger import orders
 
     fmt = output_format(format, as_json)
     if status is not None and status not in STATUSES:
@@ -74,7 +74,7 @@ def show_(order: OrderArg, format: FormatOpt = None, as_json: JsonOpt = False) -
 
     Example: vb orders show ord_01jd8x
     """
-    from vbcli.services import orders
+    from vbcli.services.ledger import orders
 
     fmt = output_format(format, as_json)
     show(read(lambda s: orders.show(s, ref=order)), fmt)
@@ -87,7 +87,7 @@ def cancel(order: OrderArg, format: FormatOpt = None, as_json: JsonOpt = False, 
 
     Example: vb orders cancel ord_01jd8x
     """
-    from vbcli.services import orders
+    from vbcli.services.ledger import orders
 
     fmt = output_format(format, as_json)
     result = write("orders.cancel", {"order": order}, key_opt(key), dry_run, lambda s: orders.cancel(s, ref=order))
@@ -108,7 +108,7 @@ def fill(
 
     Example: vb orders fill ord_01jd8x --price 145.18 --commission 1
     """
-    from vbcli.services import trades
+    from vbcli.services.ledger import trades
 
     fmt = output_format(format, as_json)
     values = {"ref": order, "price": decimal_opt(price, "--price", positive=True),

@@ -27,7 +27,7 @@ def add(
 
     Example: vb portfolios add retirement --currency USD
     """
-    from vbcli.services import portfolios
+    from vbcli.services.ledger import portfolios
 
     fmt = output_format(format, as_json)
     request = {"name": name, "currency": currency, "description": description}
@@ -43,7 +43,7 @@ def list_(format: FormatOpt = None, as_json: JsonOpt = False) -> None:
 
     Example: vb portfolios list --format csv
     """
-    from vbcli.services import portfolios
+    from vbcli.services.ledger import portfolios
 
     fmt = output_format(format, as_json)
     show(read(portfolios.list_all), fmt, title="portfolios", empty_columns=FIELDS,
@@ -57,7 +57,7 @@ def show_(name: NameArg, format: FormatOpt = None, as_json: JsonOpt = False) -> 
 
     Example: vb portfolios show default --json
     """
-    from vbcli.services import portfolios
+    from vbcli.services.ledger import portfolios
 
     fmt = output_format(format, as_json)
     show(read(lambda s: portfolios.show(s, name=name)), fmt)
@@ -70,7 +70,7 @@ def remove(name: NameArg, format: FormatOpt = None, as_json: JsonOpt = False, ke
 
     Example: vb portfolios remove old-experiments
     """
-    from vbcli.services import portfolios
+    from vbcli.services.ledger import portfolios
 
     fmt = output_format(format, as_json)
     result = write("portfolios.remove", {"name": name}, key_opt(key), dry_run, lambda s: portfolios.remove(s, name=name))

@@ -44,7 +44,7 @@ def add(
 
     Example: vb positions add AAPL --qty 100 --cash 10000 --anchor 150 --trigger 4%
     """
-    from vbcli.services import positions
+    from vbcli.services.ledger import positions
 
     fmt = output_format(format, as_json)
     parsed = parse_settings(settings or {})
@@ -72,7 +72,7 @@ def list_(
 
     Example: vb positions list --status all --format csv
     """
-    from vbcli.services import positions
+    from vbcli.services.ledger import positions
 
     fmt = output_format(format, as_json)
     if status not in ("open", "closed", "all"):
@@ -92,7 +92,7 @@ def show_(
 
     Example: vb positions show AAPL --price 152.3
     """
-    from vbcli.services import positions
+    from vbcli.services.ledger import positions
 
     fmt = output_format(format, as_json)
     at = decimal_opt(price, "--price", positive=True)
@@ -112,7 +112,7 @@ def set_(
 
     Example: vb positions set AAPL --trigger-up 5% --max-alloc 70%
     """
-    from vbcli.services import positions
+    from vbcli.services.ledger import positions
 
     fmt = output_format(format, as_json)
     parsed = parse_settings(settings or {})
@@ -131,7 +131,7 @@ def _cash_command(deposit: bool) -> Any:
     @handle_errors
     def command(pos: PosArg, amount: AmountArg, format: FormatOpt = None, as_json: JsonOpt = False,
                 key: KeyOpt = None, dry_run: DryRunOpt = False) -> None:
-        from vbcli.services import positions
+        from vbcli.services.ledger import positions
 
         fmt = output_format(format, as_json)
         value = decimal_opt(amount, "The amount", positive=True)
@@ -156,7 +156,7 @@ def close(pos: PosArg, format: FormatOpt = None, as_json: JsonOpt = False, key: 
 
     Example: vb positions close retirement/AAPL
     """
-    from vbcli.services import positions
+    from vbcli.services.ledger import positions
 
     fmt = output_format(format, as_json)
     result = write("positions.close", {"pos": pos}, key_opt(key), dry_run, lambda s: positions.close(s, ref=pos))

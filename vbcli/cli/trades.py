@@ -34,7 +34,7 @@ def add(
 
     Example: vb trades add AAPL sell 5 --price 151 --key broker-fill-9912
     """
-    from vbcli.services import trades
+    from vbcli.services.ledger import trades
 
     fmt = output_format(format, as_json)
     values = {"ref": pos, "side": side_arg(side), "qty": decimal_opt(qty, "The quantity", positive=True),
@@ -59,7 +59,7 @@ def list_(
 
     Example: vb trades list AAPL --since 2026-01-01 --format csv
     """
-    from vbcli.services import trades
+    from vbcli.services.ledger import trades
 
     fmt = output_format(format, as_json)
     filters = {"ref": pos, "order": order, "portfolio": portfolio, "side": side_arg(side) if side else None,
@@ -75,7 +75,7 @@ def show_(trade: TradeArg, format: FormatOpt = None, as_json: JsonOpt = False) -
 
     Example: vb trades show trd_01jd8x
     """
-    from vbcli.services import trades
+    from vbcli.services.ledger import trades
 
     fmt = output_format(format, as_json)
     show(read(lambda s: trades.show(s, ref=trade)), fmt)
@@ -92,7 +92,7 @@ def void(
 
     Example: vb trades void trd_01jd8x --reason "duplicate broker fill"
     """
-    from vbcli.services import trades
+    from vbcli.services.ledger import trades
 
     fmt = output_format(format, as_json)
     result = write("trades.void", {"trade": trade, "reason": reason}, key_opt(key), dry_run,

@@ -1,0 +1,1 @@
+"""Plumbing every use case shares: reference lookup, row views, the audit chain, idempotency keys, the runner."""

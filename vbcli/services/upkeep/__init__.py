@@ -1,0 +1,1 @@
+"""Upkeep of the ledger file: db check, backup, maintenance (path, info)."""
