@@ -41,7 +41,7 @@
     return fraction === null || fraction === undefined ? "" : (Number(fraction) * 100).toFixed(2) + "%";
   }
 
-  function when(ts) { return ts ? ts.replace("T", " ").replace("Z", "") : ""; }
+  function when(ts) { return ts ? ts.replace("T", " ").replace("Z", "").slice(0, 19) : ""; }
 
   function allocationBar(p) {
     const wrap = el("span");
@@ -104,6 +104,14 @@
     const line = document.createElementNS(ns, "polyline");
     line.setAttribute("points", points.map(function (_, i) { return sx(xs[i]) + "," + sy(ys[i]); }).join(" "));
     line.setAttribute("class", "line"); svg.appendChild(line);
+    if (points.length <= 200) points.forEach(function (p, i) {
+      const dot = document.createElementNS(ns, "circle");
+      dot.setAttribute("cx", sx(xs[i])); dot.setAttribute("cy", sy(ys[i])); dot.setAttribute("r", 3);
+      dot.setAttribute("class", p.side);
+      const tip = document.createElementNS(ns, "title");
+      tip.textContent = when(p.at) + " " + p.side + " at " + p.price + ": value " + p.value;
+      dot.appendChild(tip); svg.appendChild(dot);
+    });
     [[y1, pad], [y0, h - pad]].forEach(function (pair) {
       const t = document.createElementNS(ns, "text");
       t.setAttribute("x", 2); t.setAttribute("y", pair[1] + 4); t.textContent = pair[0].toFixed(0);
