@@ -80,3 +80,26 @@ def test_value_series_walks_back_from_the_present() -> None:
     assert [p["trade_id"] for p in points] == ["t1", "t2"]  # oldest first, the voided fill left out
     # after t1: 15 × 100 + 499 = 1999; after t2: 12 × 110 + 828 = 2148
     assert [(p["qty"], p["cash"], p["value"]) for p in points] == [(d(15), d(499), d(1999)), (d(12), d(828), d(2148))]
+
+
+def test_serve_warns_beyond_loopback_and_keeps_its_token_private(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("uvicorn")
+    import uvicorn
+
+    from vbcli.cli import app
+
+    started: list[object] = []
+
+    def run(self: uvicorn.Server) -> None:  # no socket is opened (the URL line is checked by the process tests)
+        started.append(self.config.host)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    monkeypatch.delenv("VB_TOKEN", raising=False)
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "l.sqlite"), "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 0, result.stderr
+    assert started == ["0.0.0.0"]
+    assert "vb: warning: listening on 0.0.0.0: other machines can reach this ledger" in result.stderr
+    assert stat.S_IMODE((tmp_path / "data" / "serve-token").stat().st_mode) == 0o600
+    quiet = CliRunner().invoke(app, ["--db", str(tmp_path / "l.sqlite"), "serve"])
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr
