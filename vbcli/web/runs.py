@@ -16,7 +16,6 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from vbcli.cli.common import key_opt
 from vbcli.render import json_value
 from vbcli.store.ledger import Ledger
 
@@ -49,11 +48,6 @@ def read(request: Request, work: Callable[[Session], Any]) -> JSONResponse:
     with state.lock, state.ledger.read() as session:
         result = work(session)
     return json_answer(result)
-
-
-def idempotency_key(request: Request) -> str | None:
-    """The `Idempotency-Key` header, checked like `--key`."""
-    return key_opt(request.headers.get("idempotency-key"))
 
 
 def write(request: Request, command: str, values: dict[str, Any], key: str | None, dry_run: bool,
