@@ -7,9 +7,6 @@ the hand-worked figures are written next to the first place they appear.
 from __future__ import annotations
 
 import json
-import os
-import stat
-import sys
 from collections.abc import Iterator
 from typing import Any
 
