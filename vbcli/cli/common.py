@@ -37,9 +37,23 @@ class State:
 
 # ---- option aliases ---------------------------------------------------------------------
 
+def choices(*values: str) -> Callable[[str], list[str]]:
+    """A Tab completer for an option with a fixed set of values."""
+    return lambda incomplete: [value for value in values if value.startswith(incomplete or "")]
+
+
+def complete_ids(kind: str) -> Callable[[typer.Context, str], list[str]]:
+    """A Tab completer of live ids of `kind` (order, trade, dividend), stdlib sqlite3 only."""
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        from vbcli.cli.completion_refs import id_candidates
+
+        return id_candidates(kind, incomplete, db=ctx.find_root().params.get("db") if ctx is not None else None)
+    return complete
+
+
 FormatOpt = Annotated[
     str | None,
-    typer.Option("--format", "-f", help="table, plain, csv, json or ndjson (default: table on a terminal, else plain; env VB_FORMAT)."),
+    typer.Option("--format", "-f", autocompletion=choices("table", "plain", "csv", "json", "ndjson"), help="table, plain, csv, json or ndjson (default: table on a terminal, else plain; env VB_FORMAT)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: a retry with the same key and request does nothing new.")]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt, output_format,
+    DryRunOpt, FormatOpt, choices, complete_ids, JsonOpt, KeyOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt, output_format,
     labels_for, read_labelled, show, write,
 )
 from vbcli.domain.numbers import parse_fraction
@@ -18,7 +18,8 @@ app = typer.Typer(help="Dividends: announced → receivable on the ex-date → p
 
 LIST_COLUMNS = ["id", "symbol", "per_share", "ex_date", "pay_date", "qty", "gross", "tax", "net", "status"]
 STATUSES = ("announced", "receivable", "paid")
-DividendArg = Annotated[str, typer.Argument(help="Dividend id (or at least 6 characters of it).", show_default=False)]
+DividendArg = Annotated[str, typer.Argument(help="Dividend id (or at least 6 characters of it).", show_default=False,
+                                            autocompletion=complete_ids("dividend"))]
 
 
 @app.command("add")
@@ -70,7 +71,8 @@ def pay(dividend: DividendArg, format: FormatOpt = None, as_json: JsonOpt = Fals
 @handle_errors
 def list_(
     pos: OptionalPosArg = None,
-    status: Annotated[str | None, typer.Option("--status", help="announced, receivable or paid.", show_default=False)] = None,
+    status: Annotated[str | None, typer.Option("--status", help="announced, receivable or paid.", show_default=False,
+                                                          autocompletion=choices(*STATUSES))] = None,
     format: FormatOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List dividends, latest ex-date first.

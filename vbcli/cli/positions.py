@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
+    DryRunOpt, FormatOpt, choices, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
     output_format, read_labelled, show, write,
 )
 from vbcli.cli.policy_options import parse_settings, with_policy_options
@@ -65,7 +65,7 @@ def add(
 @handle_errors
 def list_(
     portfolio: PortfolioOpt = None,
-    status: Annotated[str, typer.Option("--status", help="open, closed or all.")] = "open",
+    status: Annotated[str, typer.Option("--status", help="open, closed or all.", autocompletion=choices("open", "closed", "all"))] = "open",
     format: FormatOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List positions.

@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PortfolioOpt, PosArg, SinceOpt, UntilOpt,
+    DryRunOpt, FormatOpt, complete_ids, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PortfolioOpt, PosArg, SinceOpt, UntilOpt,
     decimal_opt, handle_errors, key_opt, output_format, read_labelled, show, side_arg, time_opt, write,
 )
 
 app = typer.Typer(help="Trades: fills, recorded or executed from orders.\n\nExample: vb trades list AAPL --since 2026-01-01", no_args_is_help=True)
 
-TradeArg = Annotated[str, typer.Argument(help="Trade id (or at least 6 characters of it).", show_default=False)]
+TradeArg = Annotated[str, typer.Argument(help="Trade id (or at least 6 characters of it).", show_default=False,
+                                         autocompletion=complete_ids("trade"))]
 FIELDS = ["id", "order_id", "position_id", "symbol", "side", "qty", "price", "commission", "executed_at",
           "notional", "realized_pnl", "anchor_before", "status", "key"]  # header of an empty listing (SPEC §5 order)
 TABLE_COLUMNS = ["executed_at", "symbol", "side", "qty", "price", "commission", "realized_pnl", "status", "id"]
