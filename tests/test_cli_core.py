@@ -55,7 +55,7 @@ def position(vb: Any, ref: str = "AAPL") -> dict[str, Any]:
 @pytest.fixture
 def aapl(vb: Any) -> dict[str, Any]:
     """100 AAPL and 10 000 cash, anchor 150."""
-    return js(vb("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150", "--json"))
+    return js(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150", "--json"))
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_portfolios_add_list_show_remove(vb):
 def test_portfolio_refusals(vb):
     ok(vb("portfolios", "add", "alt"))
     refused(vb("portfolios", "add", "alt"), 4, contains="already exists")
-    ok(vb("positions", "add", "MSFT", "--cash", "5", "--portfolio", "alt"))
+    ok(vb("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "5", "--portfolio", "alt"))
     before = snapshot(vb)
     refused(vb("portfolios", "remove", "alt"), 4, contains="only be removed when empty")
     refused(vb("portfolios", "remove", "default"), 4, contains="default portfolio cannot be removed")
@@ -102,7 +102,7 @@ def test_portfolio_refusals(vb):
 
 def test_a_jpy_portfolio_rounds_commission_to_whole_yen(vb):
     ok(vb("portfolios", "add", "jp", "--currency", "JPY"))
-    ok(vb("positions", "add", "7203", "--cash", "1000000", "--portfolio", "jp", "--commission-rate", "0.1%"))
+    ok(vb("positions", "add", "7203", "--at", "2020-01-01", "--cash", "1000000", "--portfolio", "jp", "--commission-rate", "0.1%"))
     # 100 @ 2 345 = 234 500; × 0.001 = 234.5 yen → half-up → 235.
     trade = js(vb("trades", "add", "jp/7203", "buy", "100", "--price", "2345", "--json"))
     assert trade["commission"] == "235"
@@ -113,7 +113,7 @@ def test_a_jpy_portfolio_rounds_commission_to_whole_yen(vb):
 
 
 def test_positions_add_stores_policy_defaults_and_options(vb):
-    pos = js(vb("positions", "add", "aapl", "--qty", "100", "--cash", "10000", "--anchor", "150",
+    pos = js(vb("positions", "add", "aapl", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150",
                 "--trigger-up", "4%", "--trigger-down", "0.025", "--max-alloc", "0.70", "--min-notional", "100.00",
                 "--below-min", "CLIP", "--no-auto-rebalance", "--max-orders-per-day", "3", "--json"))
     assert (pos["symbol"], pos["portfolio"], pos["status"]) == ("AAPL", "default", "open")
@@ -130,24 +130,24 @@ def test_positions_add_stores_policy_defaults_and_options(vb):
 
 
 def test_positions_add_avg_cost_and_refusals(vb):
-    pos = js(vb("positions", "add", "X", "--qty", "10", "--cash", "0", "--anchor", "20", "--avg-cost", "12.5", "--json"))
+    pos = js(vb("positions", "add", "X", "--at", "2020-01-01", "--qty", "10", "--cash", "0", "--anchor", "20", "--avg-cost", "12.5", "--json"))
     assert (pos["anchor"], pos["avg_cost"]) == ("20", "12.5")
-    refused(vb("positions", "add", "X", "--cash", "1"), 4, contains="already has an open X position")
-    refused(vb("positions", "add", "Y", "--qty", "5"), 2, contains="needs --anchor or --avg-cost")
-    refused(vb("positions", "add", "Y", "--trigger", "3"), 2, contains="did you mean 3%?")
-    refused(vb("positions", "add", "Y", "--min-alloc", "80%", "--max-alloc", "70%"), 2, contains="--min-alloc must not be above --max-alloc")
-    refused(vb("positions", "add", "Y", "--below-min", "maybe"), 2, contains="hold, reject or clip")
-    refused(vb("positions", "add", "Y", "--trigger", "0%"), 2, contains="greater than zero")
-    refused(vb("positions", "add", "Y", "--max-orders-per-day", "1.5"), 2, contains="whole number")
-    refused(vb("positions", "add", "Y", "--portfolio", "nope"), 3, contains="No portfolio named 'nope'")
+    refused(vb("positions", "add", "X", "--at", "2020-01-01", "--cash", "1"), 4, contains="already has an open X position")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--qty", "5"), 2, contains="needs --anchor or --avg-cost")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--trigger", "3"), 2, contains="did you mean 3%?")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--min-alloc", "80%", "--max-alloc", "70%"), 2, contains="--min-alloc must not be above --max-alloc")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--below-min", "maybe"), 2, contains="hold, reject or clip")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--trigger", "0%"), 2, contains="greater than zero")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--max-orders-per-day", "1.5"), 2, contains="whole number")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--portfolio", "nope"), 3, contains="No portfolio named 'nope'")
     assert len(js(vb("positions", "list", "--json"))) == 1
 
 
 def test_positions_list_columns_and_filters(vb):
     ok(vb("portfolios", "add", "alt"))
-    ok(vb("positions", "add", "MSFT", "--cash", "100"))
-    ok(vb("positions", "add", "AAPL", "--cash", "200"))
-    ok(vb("positions", "add", "AAPL", "--cash", "300", "-p", "alt"))
+    ok(vb("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "100"))
+    ok(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "200"))
+    ok(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "300", "-p", "alt"))
     ok(vb("positions", "close", "default/MSFT"))
     listed = js(vb("positions", "list", "--json"))
     assert [(p["portfolio"], p["symbol"]) for p in listed] == [("alt", "AAPL"), ("default", "AAPL")]
@@ -222,7 +222,7 @@ def test_deposit_withdraw_and_close(vb, aapl):
     refused(vb("positions", "close", aapl["id"]), 5)
     assert event_types(vb, aapl["id"])[0] == "position_closed"
     # A new AAPL position may open in the same portfolio once the old one is closed.
-    ok(vb("positions", "add", "AAPL", "--cash", "1"))
+    ok(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "1"))
 
 
 # ---- orders -------------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def test_limit_prices(vb, aapl):
 
 
 def test_a_refused_placement_writes_only_its_order_rejected_event(vb):
-    ok(vb("positions", "add", "AAPL", "--qty", "10", "--cash", "1000", "--anchor", "100"))
+    ok(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "10", "--cash", "1000", "--anchor", "100"))
     before = snapshot(vb)
     refused(vb("orders", "place", "AAPL", "buy", "50"), 5, contains="use --force to override")
     counts, positions, orders = snapshot(vb)
@@ -401,7 +401,7 @@ def test_void_reverses_a_trade_and_keeps_it(vb, two_trades):
 
 
 def test_voiding_a_buy_whose_shares_were_sold_is_refused(vb):
-    ok(vb("positions", "add", "X", "--cash", "1000"))
+    ok(vb("positions", "add", "X", "--at", "2020-01-01", "--cash", "1000"))
     buy = js(vb("trades", "add", "X", "buy", "10", "--price", "10", "--commission", "0", "--json"))
     ok(vb("trades", "add", "X", "sell", "5", "--price", "10", "--commission", "0"))
     before = snapshot(vb)
@@ -413,7 +413,7 @@ def test_voiding_a_buy_whose_shares_were_sold_is_refused(vb):
 
 
 def test_events_list_filters(vb, two_trades):
-    ok(vb("positions", "add", "MSFT", "--cash", "1"))
+    ok(vb("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "1"))
     all_events = js(vb("events", "list", "--json"))
     assert [e["type"] for e in all_events] == [
         "position_created", "anchor_updated", "order_filled", "order_placed",
@@ -497,8 +497,8 @@ def test_header_constants_match_the_rows(vb, two_trades):
 
 
 def test_plain_and_csv_neutralise_text_but_not_numbers(vb):
-    ok(vb("positions", "add", "X", "--cash", "100"))
-    ok(vb("positions", "add", "Y", "--cash", "100"))
+    ok(vb("positions", "add", "X", "--at", "2020-01-01", "--cash", "100"))
+    ok(vb("positions", "add", "Y", "--at", "2020-01-01", "--cash", "100"))
     placed = js(vb("orders", "place", "X", "buy", "1", "--note", "=1+2 call me", "--force", "--json"))
     csv_lines = ok(vb("orders", "list", "--format", "csv")).stdout.splitlines()
     assert "'=1+2 call me" in csv_lines[1]
@@ -544,7 +544,7 @@ def test_same_key_same_request_replays_the_first_result(vb, aapl):
     "command",
     [
         ("portfolios", "add", "p2"),
-        ("positions", "add", "MSFT", "--cash", "5"),
+        ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "5"),
         ("positions", "set", "AAPL", "--trigger", "5%"),
         ("positions", "deposit", "AAPL", "5"),
         ("positions", "withdraw", "AAPL", "5"),
@@ -586,7 +586,7 @@ def test_bad_keys_are_refused(vb, aapl):
     [
         ("portfolios", "add", "p2"),
         ("portfolios", "remove", "empty"),
-        ("positions", "add", "MSFT", "--cash", "5"),
+        ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "5"),
         ("positions", "set", "AAPL", "--trigger", "5%"),
         ("positions", "deposit", "AAPL", "5"),
         ("positions", "withdraw", "AAPL", "5"),
@@ -632,7 +632,7 @@ def test_position_references(vb, aapl):
     refused(vb("positions", "show", "default/MSFT"), 3, contains="No open MSFT position in portfolio 'default'")
 
     ok(vb("portfolios", "add", "alt"))
-    other = js(vb("positions", "add", "AAPL", "--cash", "1", "-p", "alt", "--json"))
+    other = js(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "1", "-p", "alt", "--json"))
     line = refused(vb("positions", "show", "AAPL"), 4, contains="AAPL is open in several portfolios")
     assert f"default/AAPL ({pid})" in line and f"alt/AAPL ({other['id']})" in line
     refused(vb("positions", "show", "pos_01"), 4, contains="ambiguous")
@@ -668,9 +668,9 @@ NUMBER_OPTIONS = [
     ("orders", "place", "AAPL", "buy", "{v}"),
     ("positions", "deposit", "AAPL", "{v}"),
     ("positions", "withdraw", "AAPL", "{v}"),
-    ("positions", "add", "MSFT", "--cash={v}"),
-    ("positions", "add", "MSFT", "--cash", "1", "--qty={v}", "--anchor", "1"),
-    ("positions", "add", "MSFT", "--cash", "1", "--anchor={v}"),
+    ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash={v}"),
+    ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "1", "--qty={v}", "--anchor", "1"),
+    ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "1", "--anchor={v}"),
     ("positions", "set", "AAPL", "--anchor={v}"),
     ("positions", "set", "AAPL", "--ratio={v}"),
     ("positions", "set", "AAPL", "--trigger={v}"),
@@ -706,8 +706,8 @@ def test_bad_numbers_are_refused_with_exit_2_and_nothing_written(vb, aapl, templ
         (("orders", "place", "AAPL", "short", "1"), 2, "Side must be buy or sell"),
         (("orders", "place", "AAPL", "buy", "1", "--note", "a\x1b[31mb"), 2, "The note contains control characters"),
         (("trades", "void", "trd_zzzzzz", "--reason", "a\x00b"), 2, "The reason contains control characters"),
-        (("positions", "add", "BAD SYM", "--cash", "1"), 2, "is not a valid symbol"),
-        (("positions", "add", "A\x1bB", "--cash", "1"), 2, "'A\\x1bB' is not a valid symbol"),
+        (("positions", "add", "BAD SYM", "--at", "2020-01-01", "--cash", "1"), 2, "is not a valid symbol"),
+        (("positions", "add", "A\x1bB", "--at", "2020-01-01", "--cash", "1"), 2, "'A\\x1bB' is not a valid symbol"),
         (("positions", "add", "X" * 40, "--cash", "1"), 2, "is not a valid symbol"),
         (("portfolios", "add", "x\ty"), 2, "printable characters"),
         (("portfolios", "add", ""), 2, "printable characters"),
@@ -737,7 +737,7 @@ def test_bad_input_is_answered_with_one_line_and_nothing_written(vb, aapl, args,
         ("orders", "list", "--limit", "1.5"),
         ("trades", "add", "AAPL", "buy", "1"),  # --price missing
         ("orders", "fill"),
-        ("positions", "add", "X", "--unknown-option"),
+        ("positions", "add", "X", "--at", "2020-01-01", "--unknown-option"),
     ],
 )
 def test_usage_errors_exit_2_with_nothing_on_stdout(vb, aapl, args):

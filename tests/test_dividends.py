@@ -17,7 +17,7 @@ def _json(vb, *args: str):
 
 
 def _add_position(vb, qty: str = "100") -> dict:
-    return _json(vb, "positions", "add", "AAPL", "--qty", qty, "--cash", "10000", "--anchor", "150")
+    return _json(vb, "positions", "add", "AAPL", "--at", "2020-01-01", "--qty", qty, "--cash", "10000", "--anchor", "150")
 
 
 def _announce(vb, *extra: str) -> dict:

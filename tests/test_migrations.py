@@ -104,7 +104,7 @@ def test_rev0001_ledger_opens_and_upgrades_keeping_every_row(tmp_path):
     assert row_counts(copy) == before
 
     info = json.loads(vb("db", "info", "--json").stdout)
-    assert info["schema_revision"] == "0001"
+    assert info["schema_revision"] == "0002"
     assert {k: info[k] for k in ("portfolios", "positions", "orders", "trades", "events")} == {
         k: before[k] for k in ("portfolios", "positions", "orders", "trades", "events")}
 

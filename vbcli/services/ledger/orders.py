@@ -16,6 +16,7 @@ from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
+from vbcli.services.ledger.fills import order_placed_spec
 from vbcli.services.ledger.positions import for_write
 from vbcli.services.shared.views import guardrails_of, order_view, policy_of, state_of
 from vbcli.store.tables import Order, Portfolio, Position
@@ -100,27 +101,13 @@ def create_order(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or utcnow()
-    order = Order(
-        id=new_id("order"),
-        position_id=position.id,
-        side=side,
-        qty=qty,
-        limit_price=limit,
-        commission_rate=position.commission_rate,
-        key=key,
-        note=note,
-        forced=forced,
-        source=source,
-        created_at=now,
-        updated_at=now,
-    )
+    row = {"id": new_id("order"), "position_id": position.id, "side": side, "qty": qty, "limit_price": limit,
+           "commission_rate": position.commission_rate, "key": key, "note": note, "forced": forced, "source": source,
+           "created_at": now, "updated_at": now}
+    order = Order(**row)
     session.add(order)
     session.flush()
-    data: dict[str, Any] = {"side": side, "qty": qty, "limit": limit, "source": source}
-    if forced:
-        data.update(forced=True, overridden=overridden)
-    record_event(session, "order_placed", f"{side} {fmt(qty)} {position.symbol}" + (" (forced)" if forced else ""),
-                 position_id=position.id, order_id=order.id, data=data, ts=now)
+    record_event(session, **order_placed_spec(row, position.symbol, now, forced=forced, overridden=overridden))
     return order_view(order, position.symbol)
 
 
