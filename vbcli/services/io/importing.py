@@ -2,8 +2,9 @@
 idempotent) and `import all` (an `export all` document into an empty ledger, exactly).
 
 Every bad row is reported as `FILE:LINE: message` (exit 7) and nothing is written. Fills go
-through the same accounting as `vb trades add` (domain.accounting.apply_fill), but rows are
-built as plain rows and inserted with one executemany per table, a chunk at a time.
+through the one write path of `vb trades add` (services/ledger/fills: the same fact, replay,
+row and event builders); each touched position is re-derived once, in time order, and the
+rows are inserted with one executemany per table, a chunk at a time.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from vbcli.domain.accounting import Holdings, apply_fill, default_commission
+from vbcli.domain.accounting import default_commission
+from vbcli.domain.facts import sort_key
 from vbcli.domain.ids import new_ids
 from vbcli.domain.numbers import fmt, parse_decimal, parse_positive, round_avg_cost
-from vbcli.domain.timeparse import parse_time, rfc3339, utcnow
+from vbcli.domain.timeparse import parse_time, utcnow
 from vbcli.errors import BadInputData, Conflict, NotFound, UsageError, VbError, problem
 from vbcli.services.io.bulk import EventChain, TableWriter, dumps
+from vbcli.services.ledger import timeline
+from vbcli.services.ledger.fills import NewFill, check_time, fill_events, new_fill, order_placed_spec, trade_json, trade_row
 from vbcli.store.tables import Event, IdempotencyKey, Order, Portfolio, Position, Trade
 
 INPUT_FORMATS = ("csv", "json", "ndjson")
@@ -182,95 +186,91 @@ def _same(trade: Trade, position_id: str, fill: Fill) -> bool:
             and (fill.at is None or trade.executed_at == fill.at))
 
 
-def _json(value: Decimal | None) -> str | None:
-    return None if value is None else fmt(value)
-
-
 class _Batch:
-    """The rows of up to CHUNK fills, built as plain dicts and inserted with one executemany per table.
+    """The fills of an import, recorded through the one write path (services/ledger/fills).
 
-    Holdings are tracked here and written to the positions once, at the end.
+    Fills get their ids in file order as they are read (ties at one instant keep file order);
+    at the end each touched position is re-derived once with all its new fills, sorted by
+    effective time, and the rows are built from the replay and inserted with one executemany
+    per table and chunk.
     """
 
     def __init__(self, session: Session) -> None:
         self.writers = {model: TableWriter(session, model.__table__) for model in (Order, Trade, Event, IdempotencyKey)}  # type: ignore[attr-defined]
         self.chain = EventChain(session)
-        self.fills: list[tuple[Position, Fill, Decimal, Any, Decimal | None]] = []
-        self.held: dict[str, tuple[Position, Holdings, Decimal | None]] = {}
+        self.pending: list[tuple[Position, Fill, Decimal]] = []
+        self.fills: dict[str, list[tuple[int, Position, NewFill]]] = {}
         self.imported = 0
 
     def add(self, position: Position, fill: Fill, currency: str) -> None:
-        """Apply one fill to the position's running holdings (raises Refused like `trades add`)."""
-        _, held, anchor = self.held.get(position.id) or (position, Holdings(
-            position.qty, position.cash, position.avg_cost, position.realized_pnl, position.total_commission), position.anchor)
         commission = fill.commission
         if commission is None:
             commission = default_commission(fill.qty * fill.price, position.commission_rate, currency)
-        result = apply_fill(held, fill.side, fill.qty, fill.price, commission, position.symbol)
-        self.held[position.id] = (position, result.holdings, fill.price)
-        self.fills.append((position, fill, commission, result, anchor))
+        self.pending.append((position, fill, commission))
 
-    def flush(self, session: Session, now: datetime, write: bool) -> None:
-        """Insert the rows of the fills added since the last flush (or drop them when `write` is off)."""
-        fills, self.fills = self.fills, []
-        if not write or not fills:
-            return
+    def flush(self, session: Session, now: datetime, write: bool) -> list[tuple[int, str]]:
+        """Give the fills read since the last flush their ids and facts; the lines whose time is refused."""
+        pending, self.pending = self.pending, []
+        problems: list[tuple[int, str]] = []
+        for (position, fill, commission), order_id, trade_id in zip(
+                pending, new_ids("order", len(pending)), new_ids("trade", len(pending))):
+            at = fill.at or now
+            try:
+                check_time(position, at, now)
+            except VbError as error:
+                problems.append((fill.line, error.message.rstrip(".")))
+                continue
+            made = new_fill(order_id, trade_id, fill.side, fill.qty, fill.price, commission, at, fill.key)
+            self.fills.setdefault(position.id, []).append((fill.line, position, made))
+        return problems
+
+    def finish(self, session: Session, now: datetime) -> list[tuple[int, str]]:
+        """Re-derive each touched position once and insert the rows; the lines refused by the timeline."""
+        for entries in self.fills.values():
+            position = entries[0][1]
+            lines = {made.fact.trade_id: line for line, _, made in entries}
+            facts = [made.fact for _, _, made in entries]
+            try:
+                result = timeline.rederive(session, position, min(f.at for f in facts), extra=facts, cause="import")
+            except VbError as error:
+                culprit = getattr(error, "fact", None)
+                return [(lines.get(getattr(culprit, "trade_id", ""), entries[0][0]), error.message.rstrip("."))]
+            position.updated_at = now
+            session.add(position)
+            ordered = sorted(entries, key=lambda entry: sort_key(entry[2].fact))
+            for start in range(0, len(ordered), CHUNK):
+                self._write(session, ordered[start:start + CHUNK], result, now)
+        self.chain.finish(session)
+        return []
+
+    def _write(self, session: Session, entries: list[tuple[int, Position, NewFill]], result: Any, now: datetime) -> None:
         orders, trades, events, keys = [], [], [], []
-        for (position, fill, commission, result, anchor), order_id, trade_id in zip(
-                fills, new_ids("order", len(fills)), new_ids("trade", len(fills))):
-            order, trade, view = self._rows(position, fill, commission, result, anchor, order_id, trade_id, now)
-            orders.append(order)
-            trades.append(trade)
-            self._events(events, position, fill, view, result.holdings, anchor, now)
-            if fill.key:
-                keys.append({"key": fill.key, "command": "import.trades", "created_at": now,
+        for _, position, made in entries:
+            outcome = result.replay.fills[made.fact.trade_id]
+            trade = trade_row(made, position, outcome, timeline.anchor_value(outcome.anchor_before), now)
+            order = {"id": made.order_id, "position_id": position.id, "side": made.fact.side, "qty": made.fact.qty,
+                     "limit_price": None, "status": "filled", "filled_qty": made.fact.qty,
+                     "avg_fill_price": round_avg_cost(outcome.notional / made.fact.qty), "commission_rate": position.commission_rate,
+                     "key": made.key, "note": "", "forced": False, "source": "import", "created_at": now, "updated_at": now}
+            view = trade_json(trade)
+            events.append(order_placed_spec(order, position.symbol, now))
+            events += fill_events(view, result.after[made.fact.trade_id], now)
+            orders.append(_as_text(order))
+            trades.append(_as_text(trade))
+            if made.key:
+                keys.append({"key": made.key, "command": "import.trades", "created_at": now,
                              "request_hash": hashlib.sha256(dumps({"command": "import.trades", "request": view}).encode("utf-8")).hexdigest(),
                              "result": json.dumps(view, ensure_ascii=False)})
         self.writers[Order].write(session, orders)
         self.writers[Trade].write(session, trades)
         self.writers[Event].write(session, self.chain.rows(events))
         self.writers[IdempotencyKey].write(session, keys)
-        self.imported += len(fills)
+        self.imported += len(entries)
 
-    @staticmethod
-    def _rows(position: Position, fill: Fill, commission: Decimal, result: Any, anchor: Decimal | None, order_id: str,
-              trade_id: str, now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """The order and trade rows (decimals as fmt() text, see bulk.TableWriter) and the trade's JSON view."""
-        qty, price, at = fmt(fill.qty), fmt(fill.price), fill.at or now
-        order = {"id": order_id, "position_id": position.id, "side": fill.side, "qty": qty, "limit_price": None,
-                 "status": "filled", "filled_qty": qty, "avg_fill_price": fmt(round_avg_cost(result.notional / fill.qty)),
-                 "commission_rate": fmt(position.commission_rate), "key": fill.key, "note": "", "forced": False, "source": "import",
-                 "created_at": now, "updated_at": now}
-        # trade_view of the row, JSON-ready (what audit.to_json_value would make of it).
-        view = {"id": trade_id, "order_id": order_id, "position_id": position.id, "symbol": position.symbol, "side": fill.side,
-                "qty": qty, "price": price, "commission": fmt(commission), "executed_at": rfc3339(at),
-                "notional": fmt(result.notional), "realized_pnl": fmt(result.realized_pnl), "anchor_before": _json(anchor),
-                "status": "executed", "key": fill.key}
-        trade = {**view, "executed_at": at, "void_reason": "", "voided_at": None, "created_at": now}
-        return order, trade, view
 
-    @staticmethod
-    def _events(events: list[dict[str, Any]], position: Position, fill: Fill, view: dict[str, Any], after: Holdings,
-                anchor_before: Decimal | None, now: datetime) -> None:
-        side, qty, symbol, price, order_id = fill.side, view["qty"], position.symbol, view["price"], view["order_id"]
-        ids = {"position_id": position.id, "order_id": order_id}
-        events += [
-            {"type": "order_placed", "message": f"{side} {qty} {symbol}", **ids, "ts": now,
-             "data": {"side": side, "qty": qty, "limit": None, "source": "import"}},
-            {"type": "order_filled", "message": f"{side} {qty} {symbol} at {price}", **ids, "trade_id": view["id"], "ts": now,
-             "data": {"trade": view, "qty_after": fmt(after.qty), "cash_after": fmt(after.cash)}},
-            {"type": "anchor_updated", "message": f"{symbol} anchor {fmt(anchor_before)} → {price}", "position_id": position.id,
-             "trade_id": view["id"], "ts": now, "data": {"old": _json(anchor_before), "new": price, "cause": "fill"}},
-        ]
-
-    def finish(self, session: Session, now: datetime) -> None:
-        """Write the holdings to the positions and advance the ledger head."""
-        for position, held, anchor in self.held.values():
-            position.qty, position.cash, position.avg_cost = held.qty, held.cash, held.avg_cost
-            position.realized_pnl, position.total_commission = held.realized_pnl, held.total_commission
-            position.anchor, position.updated_at = anchor, now
-            session.add(position)
-        self.chain.finish(session)
+def _as_text(row: dict[str, Any]) -> dict[str, Any]:
+    """Decimal cells as their fmt() text (what bulk.TableWriter writes)."""
+    return {name: fmt(value) if isinstance(value, Decimal) else value for name, value in row.items()}
 
 
 def _existing(session: Session, keys: set[str]) -> tuple[dict[str, Trade], dict[str, IdempotencyKey]]:
@@ -343,7 +343,7 @@ class _Run:
                 self.one(fill, existing, used)
             except VbError as error:
                 self.problems.append((fill.line, error.message.rstrip(".")))
-        self.batch.flush(self.session, self.now, write=not (self.problems or self.conflicts))
+        self.problems += self.batch.flush(self.session, self.now, write=not (self.problems or self.conflicts))
 
     def one(self, fill: Fill, existing: dict[str, Trade], used: dict[str, IdempotencyKey]) -> None:
         position = self.resolve(fill.ref)
@@ -388,6 +388,9 @@ def import_trades(session: Session, *, source: str, text: str, format: str, prog
         if run.problems:
             raise BadInputData(f"{len(every)} problem(s) in {source}; nothing was imported.", details=every)
         raise Conflict(f"{len(run.conflicts)} row(s) of {source} reuse a key for a different request; nothing was imported.", details=every)
-    run.batch.finish(session, run.now)
+    refused = run.batch.finish(session, run.now)
+    if refused:
+        every = [problem(source, line, message) for line, message in refused]
+        raise BadInputData(f"{len(every)} problem(s) in {source}; nothing was imported.", details=every)
     imported = run.batch.imported
     return {"file": source, "rows": run.rows, "imported": imported, "skipped": run.rows - imported}

@@ -63,9 +63,9 @@ def anchor_value(value: Decimal) -> Decimal | None:
 def refusal(error: TimelineError) -> Refused | Conflict:
     """The user's error for a fact that cannot stand on the timeline (SPEC §8.1: exit 5)."""
     message = str(error)
-    if isinstance(error, DividendNotEx):
-        return Conflict(message)
-    return Refused(message)
+    refused = Conflict(message) if isinstance(error, DividendNotEx) else Refused(message)
+    refused.fact = error.fact  # type: ignore[attr-defined]  # which fact failed (an import names its line)
+    return refused
 
 
 def rederive(
