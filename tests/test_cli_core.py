@@ -321,16 +321,17 @@ def test_the_fill_uses_the_orders_commission_rate_snapshot(vb, aapl):
 def test_trades_add_accounting(vb, two_trades):
     t1, t2 = two_trades["t1"], two_trades["t2"]
     # T1: buy 10 @ 140 + 1 → cash 10 000 − 1 401 = 8 599; qty 110; avg (15 000 + 1 400)/110 = 149.0909090909|09.
-    # T2: sell 20 @ 160, commission 3 200·0.0001 = 0.32; realized (160 − 149.0909090909)·20 − 0.32
-    #     = 10.9090909091·20 − 0.32 = 218.181818182 − 0.32 = 217.861818182; cash 8 599 + 3 200 − 0.32 = 11 798.68.
+    # T2: sell 20 @ 160, commission 3 200·0.0001 = 0.32; the exact cost basis 16 400 loses 20/110 of it
+    #     = 2 981.818181818181818181818182 (24 decimals, SPEC §8: no 10-decimal average any more); realized
+    #     3 200 − 2 981.818181818181818181818182 − 0.32 = 217.861818181818181818181818; cash 8 599 + 3 200 − 0.32 = 11 798.68.
     assert (t1["side"], t1["qty"], t1["price"], t1["commission"], t1["notional"], t1["realized_pnl"], t1["anchor_before"]) == (
         "buy", "10", "140", "1", "1400", "0", "150")
     assert (t2["commission"], t2["notional"], t2["realized_pnl"], t2["anchor_before"], t2["key"]) == (
-        "0.32", "3200", "217.861818182", "140", "broker-2")
+        "0.32", "3200", "217.861818181818181818181818", "140", "broker-2")
     assert t1["executed_at"] == T1_AT and t2["executed_at"] == T2_AT
     pos = position(vb)
     assert (pos["qty"], pos["cash"], pos["avg_cost"], pos["realized_pnl"], pos["total_commission"], pos["anchor"]) == (
-        "90", "11798.68", "149.0909090909", "217.861818182", "1.32", "160")
+        "90", "11798.68", "149.0909090909", "217.861818181818181818181818", "1.32", "160")
     # Each `trades add` is an order filled in one step.
     orders = js(vb("orders", "list", "--json"))
     assert [(o["id"], o["status"], o["filled_qty"]) for o in orders] == [
@@ -430,7 +431,7 @@ def test_events_list_filters(vb, two_trades):
     assert len(js(vb("events", "list", "--since", "today", "--json"))) == 8
     filled = js(vb("events", "list", "--type", "order_filled", "--limit", "1", "--json"))[0]
     assert filled["trade_id"] == two_trades["t2"]["id"]
-    assert filled["data"]["trade"]["realized_pnl"] == "217.861818182"
+    assert filled["data"]["trade"]["realized_pnl"] == "217.861818181818181818181818"
     assert (filled["data"]["qty_after"], filled["data"]["cash_after"]) == ("90", "11798.68")
 
 
@@ -447,7 +448,7 @@ def test_every_output_format_of_a_listing(vb, two_trades):
     header = ["id", "order_id", "position_id", "symbol", "side", "qty", "price", "commission", "executed_at",
               "notional", "realized_pnl", "anchor_before", "status", "key"]
     row2 = [t2["id"], t2["order_id"], t2["position_id"], "AAPL", "sell", "20", "160", "0.32", T2_AT, "3200",
-            "217.861818182", "140", "executed", "broker-2"]
+            "217.861818181818181818181818", "140", "executed", "broker-2"]
     row1 = [t1["id"], t1["order_id"], t1["position_id"], "AAPL", "buy", "10", "140", "1", T1_AT, "1400", "0", "150",
             "executed", ""]
     assert _trade_cells(t2) == row2 and _trade_cells(t1) == row1

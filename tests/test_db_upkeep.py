@@ -18,7 +18,7 @@ from conftest import VB_EXE, make_cli_runner, make_process_runner
 
 def seed(vb) -> None:
     for step in [
-        ("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150"),
+        ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150"),
         ("trades", "add", "AAPL", "buy", "10", "--price", "145", "--commission", "1"),
         ("trades", "add", "AAPL", "sell", "4", "--price", "160"),
         ("positions", "deposit", "AAPL", "500"),
@@ -130,7 +130,7 @@ def test_backup_of_postgresql_points_to_pg_dump(pg_url):
 
 def test_backup_during_concurrent_writes_is_consistent(sqlite_url, tmp_path):
     vb = make_process_runner(sqlite_url, tmp_path)
-    assert vb("positions", "add", "AAPL", "--qty", "0", "--cash", "1000000").exit_code == 0
+    assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "0", "--cash", "1000000").exit_code == 0
     env = {**os.environ, "VB_DATA_DIR": str(tmp_path / "data")}
     script = f"for i in $(seq 1 15); do {VB_EXE} --db {sqlite_url} trades add AAPL buy 1 --price 10 >/dev/null || exit 1; done"
     writers = [subprocess.Popen(["sh", "-c", script], env=env) for _ in range(3)]

@@ -273,7 +273,7 @@ def test_positions_show_with_price(vb) -> None:
 
 def test_cron_style_run_as_a_process(vb_proc) -> None:
     # A real `vb` process: prices on stdin, everything placed and filled, table-free output.
-    assert vb_proc("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert vb_proc("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
     done = vb_proc("evaluate", "--all", "--prices", "-", "--place", "--fill", "--format", "csv", input="symbol,price\nAAPL,145\n")
     assert done.exit_code == 0, done.stderr
     header, row = done.stdout.splitlines()

@@ -22,7 +22,7 @@ def _step(vb, price: str) -> dict:
 
 
 def _open(vb, *extra: str) -> None:
-    assert vb("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150", *extra).exit_code == 0
+    assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150", *extra).exit_code == 0
 
 
 def test_buy_sell_hold_buy(vb) -> None:
