@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 import io
 import json
 import sys
@@ -24,16 +23,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from vbcli.domain.accounting import default_commission
-from vbcli.domain.facts import sort_key
-from vbcli.domain.ids import new_ids
-from vbcli.domain.numbers import fmt, parse_decimal, parse_positive, round_avg_cost
+from vbcli.domain.numbers import parse_decimal, parse_positive
 from vbcli.domain.timeparse import parse_time, utcnow
 from vbcli.errors import BadInputData, Conflict, NotFound, UsageError, VbError, problem
-from vbcli.services.io.bulk import EventChain, TableWriter, dumps
-from vbcli.services.ledger import timeline
-from vbcli.services.ledger.fills import NewFill, check_time, fill_events, new_fill, order_placed_spec, trade_json, trade_row
-from vbcli.store.tables import Event, IdempotencyKey, Order, Portfolio, Position, Trade
+from vbcli.services.io.import_writer import FillBatch
+from vbcli.store.tables import IdempotencyKey, Portfolio, Position, Trade
 
 INPUT_FORMATS = ("csv", "json", "ndjson")
 Progress = Callable[[int], None]
@@ -186,93 +180,6 @@ def _same(trade: Trade, position_id: str, fill: Fill) -> bool:
             and (fill.at is None or trade.executed_at == fill.at))
 
 
-class _Batch:
-    """The fills of an import, recorded through the one write path (services/ledger/fills).
-
-    Fills get their ids in file order as they are read (ties at one instant keep file order);
-    at the end each touched position is re-derived once with all its new fills, sorted by
-    effective time, and the rows are built from the replay and inserted with one executemany
-    per table and chunk.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.writers = {model: TableWriter(session, model.__table__) for model in (Order, Trade, Event, IdempotencyKey)}  # type: ignore[attr-defined]
-        self.chain = EventChain(session)
-        self.pending: list[tuple[Position, Fill, Decimal]] = []
-        self.fills: dict[str, list[tuple[int, Position, NewFill]]] = {}
-        self.imported = 0
-
-    def add(self, position: Position, fill: Fill, currency: str) -> None:
-        commission = fill.commission
-        if commission is None:
-            commission = default_commission(fill.qty * fill.price, position.commission_rate, currency)
-        self.pending.append((position, fill, commission))
-
-    def flush(self, session: Session, now: datetime, write: bool) -> list[tuple[int, str]]:
-        """Give the fills read since the last flush their ids and facts; the lines whose time is refused."""
-        pending, self.pending = self.pending, []
-        problems: list[tuple[int, str]] = []
-        for (position, fill, commission), order_id, trade_id in zip(
-                pending, new_ids("order", len(pending)), new_ids("trade", len(pending))):
-            at = fill.at or now
-            try:
-                check_time(position, at, now)
-            except VbError as error:
-                problems.append((fill.line, error.message.rstrip(".")))
-                continue
-            made = new_fill(order_id, trade_id, fill.side, fill.qty, fill.price, commission, at, fill.key)
-            self.fills.setdefault(position.id, []).append((fill.line, position, made))
-        return problems
-
-    def finish(self, session: Session, now: datetime) -> list[tuple[int, str]]:
-        """Re-derive each touched position once and insert the rows; the lines refused by the timeline."""
-        for entries in self.fills.values():
-            position = entries[0][1]
-            lines = {made.fact.trade_id: line for line, _, made in entries}
-            facts = [made.fact for _, _, made in entries]
-            try:
-                result = timeline.rederive(session, position, min(f.at for f in facts), extra=facts, cause="import")
-            except VbError as error:
-                culprit = getattr(error, "fact", None)
-                return [(lines.get(getattr(culprit, "trade_id", ""), entries[0][0]), error.message.rstrip("."))]
-            position.updated_at = now
-            session.add(position)
-            ordered = sorted(entries, key=lambda entry: sort_key(entry[2].fact))
-            for start in range(0, len(ordered), CHUNK):
-                self._write(session, ordered[start:start + CHUNK], result, now)
-        self.chain.finish(session)
-        return []
-
-    def _write(self, session: Session, entries: list[tuple[int, Position, NewFill]], result: Any, now: datetime) -> None:
-        orders, trades, events, keys = [], [], [], []
-        for _, position, made in entries:
-            outcome = result.replay.fills[made.fact.trade_id]
-            trade = trade_row(made, position, outcome, timeline.anchor_value(outcome.anchor_before), now)
-            order = {"id": made.order_id, "position_id": position.id, "side": made.fact.side, "qty": made.fact.qty,
-                     "limit_price": None, "status": "filled", "filled_qty": made.fact.qty,
-                     "avg_fill_price": round_avg_cost(outcome.notional / made.fact.qty), "commission_rate": position.commission_rate,
-                     "key": made.key, "note": "", "forced": False, "source": "import", "created_at": now, "updated_at": now}
-            view = trade_json(trade)
-            events.append(order_placed_spec(order, position.symbol, now))
-            events += fill_events(view, result.after[made.fact.trade_id], now)
-            orders.append(_as_text(order))
-            trades.append(_as_text(trade))
-            if made.key:
-                keys.append({"key": made.key, "command": "import.trades", "created_at": now,
-                             "request_hash": hashlib.sha256(dumps({"command": "import.trades", "request": view}).encode("utf-8")).hexdigest(),
-                             "result": json.dumps(view, ensure_ascii=False)})
-        self.writers[Order].write(session, orders)
-        self.writers[Trade].write(session, trades)
-        self.writers[Event].write(session, self.chain.rows(events))
-        self.writers[IdempotencyKey].write(session, keys)
-        self.imported += len(entries)
-
-
-def _as_text(row: dict[str, Any]) -> dict[str, Any]:
-    """Decimal cells as their fmt() text (what bulk.TableWriter writes)."""
-    return {name: fmt(value) if isinstance(value, Decimal) else value for name, value in row.items()}
-
-
 def _existing(session: Session, keys: set[str]) -> tuple[dict[str, Trade], dict[str, IdempotencyKey]]:
     trades: dict[str, Trade] = {}
     seen: dict[str, IdempotencyKey] = {}
@@ -320,7 +227,7 @@ class _Run:
         self.problems: list[tuple[int, str]] = []
         self.conflicts: list[tuple[int, str]] = []
         self.in_file: dict[str, Fill] = {}
-        self.resolve, self.batch, self.now = _Resolver(session), _Batch(session), utcnow()
+        self.resolve, self.batch, self.now = _Resolver(session), FillBatch(session), utcnow()
         self.rows = self.fills = 0
 
     def chunk(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
@@ -383,6 +290,8 @@ def import_trades(session: Session, *, source: str, text: str, format: str, prog
     run = _Run(session, progress)
     for chunk in _chunks(records(text, format, source)):
         run.chunk(chunk)
+    if run.problems:
+        run.problems += run.batch.refusals(session)
     if run.problems or run.conflicts:
         every = [problem(source, line, message) for line, message in sorted(run.problems + run.conflicts, key=lambda p: p[0])]
         if run.problems:

@@ -88,29 +88,28 @@ def apply_ex_date(session: Session, row: Dividend, position: Position) -> None:
     session.add_all([row, position])
     old, new = timeline.anchor_value(outcome.anchor_before), timeline.anchor_value(outcome.anchor_after)
     note = f"adjusted from {fmt(old)} to {fmt(new)}" if new is not None else "no anchor to adjust"
+    if new is not None:
+        record_event(session, "anchor_adjusted_for_dividend", f"{position.symbol} anchor {fmt(old)} → {fmt(new)} (ex-dividend)",
+                     position_id=position.id, data={"dividend_id": row.id, "old": old, "new": new, "per_share": row.per_share,
+                                                    "at": fact.at})
     record_event(session, "ex_dividend_applied",
                  f"{position.symbol} ex-dividend {fmt(row.per_share)} on {fmt(row.qty)} shares: net {fmt(row.net)} receivable",
                  position_id=position.id,
                  data={"dividend_id": row.id, "qty": row.qty, "per_share": row.per_share, "gross": row.gross, "tax": row.tax,
                        "net": row.net, "withholding": row.withholding, "receivable_after": position.dividend_receivable,
                        "anchor": note})
-    if new is not None:
-        record_event(session, "anchor_adjusted_for_dividend", f"{position.symbol} anchor {fmt(old)} → {fmt(new)} (ex-dividend)",
-                     position_id=position.id, data={"dividend_id": row.id, "old": old, "new": new, "per_share": row.per_share,
-                                                    "at": fact.at})
 
 
-def _pay_time(row: Dividend, now: datetime) -> datetime:
-    """The payment's effective time: its pay date, or now when it is paid before that (SPEC §3)."""
-    if row.pay_date is not None and start_of(row.pay_date) <= now:
-        return max(start_of(row.pay_date), start_of(row.ex_date))
-    return now
+def _pay_time(row: Dividend, now: datetime, as_of: date | None) -> datetime:
+    """The payment's effective time: its pay date once that has come (or is processed), else now (paid early)."""
+    due = row.pay_date is not None and row.pay_date <= (as_of or now.date())
+    return max(start_of(row.pay_date) if due and row.pay_date else now, start_of(row.ex_date))
 
 
-def _pay(session: Session, row: Dividend, position: Position) -> None:
+def _pay(session: Session, row: Dividend, position: Position, as_of: date | None = None) -> None:
     """Receivable → paid at the pay date: the net moves to cash and total_dividends, with a cash-flow row."""
     now = utcnow()
-    at = _pay_time(row, now)
+    at = _pay_time(row, now, as_of)
     flow_id = new_id("cash_flow")
     timeline.rederive(session, position, at, extra=[DividendPay(dividend_id=row.id, at=at, seq=record_seq(flow_id))],
                       cause="dividend paid")
@@ -145,7 +144,7 @@ def apply_due(session: Session, row: Dividend, position: Position, as_of: date) 
         apply_ex_date(session, row, position)
         steps.append("ex-date applied")
     if row.status == "receivable" and row.pay_date is not None and row.pay_date <= as_of:
-        _pay(session, row, position)
+        _pay(session, row, position, as_of)
         steps.append("paid")
     return steps
 

@@ -26,6 +26,7 @@ from sqlmodel import Session
 from vbcli.domain import timeline as tl
 from vbcli.domain.facts import DividendNotEx, Fact, TimelineError, iso, sort_key
 from vbcli.domain.ids import new_id
+from vbcli.domain.numbers import ZERO, normalize
 from vbcli.domain.rederive import POSITION_FIELDS, diff_figures, position_figures
 from vbcli.errors import Conflict, Refused
 from vbcli.services.shared.audit import record_event
@@ -136,8 +137,8 @@ def _replay(session: Session, position: Position, facts: list[Fact], state: tl.P
 
 def _store(session: Session, position: Position, history: History, result: Rederived) -> None:
     state = result.replay.state
-    derived = position_figures(state)
-    derived["anchor"] = anchor_value(state.anchor)
+    derived = {name: None if value is None else normalize(value) for name, value in position_figures(state).items()}
+    derived["anchor"] = anchor_value(derived["anchor"] or ZERO)  # 99100.00 is stored as 99100, like typed amounts
     stored = {name: getattr(position, name) for name in POSITION_FIELDS}
     for change in diff_figures(stored, derived):
         result.position[change.field] = {"old": change.stored, "new": change.derived}
@@ -192,3 +193,13 @@ def replay_position(session: Session, position: Any) -> tuple[History, tl.Replay
     history = load_history(session.connection(), position, None)
     return history, tl.replay(history.facts, method=method, currency=currency)
 
+
+
+def first_refusal(session: Session, position: Any, extra: Sequence[Fact]) -> Refused | Conflict | None:
+    """The error the new facts would meet on the timeline, writing nothing (an import lists every problem)."""
+    method, currency = settings_of(session, position)
+    try:
+        tl.replay([*load_history(session.connection(), position, None).facts, *extra], method=method, currency=currency)
+    except TimelineError as error:
+        return refusal(error)
+    return None
