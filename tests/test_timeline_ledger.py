@@ -4,6 +4,8 @@ void, limits on time, dividends on the timeline. Figures are worked by hand in t
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,3 +106,60 @@ def test_paying_before_the_ex_date_is_a_conflict(vb):
     result = vb("dividends", "pay", div["id"])
     assert result.exit_code == 4 and "2099-03-02" in result.stderr
     assert js(vb("dividends", "list", "--json"))[0]["status"] == "announced"
+
+
+def test_split_and_reverse_split_with_orders_lots_and_a_dividend(vb, tmp_path):
+    import shutil
+    import subprocess
+
+    js(vb("positions", "add", "X", "--qty", "100", "--cash", "1000", "--anchor", "40", "--at", "2026-01-01", "--json"))
+    js(vb("trades", "add", "X", "buy", "10", "--price", "42", "--commission", "0", "--at", "2026-03-01", "--json"))
+    order = js(vb("orders", "place", "X", "sell", "10", "--limit", "48", "--force", "--json"))
+    js(vb("dividends", "add", "X", "--per-share", "0.5", "--ex-date", "2026-05-01", "--pay-date", "2026-05-10", "--json"))
+    # Before the split: 110 shares costing 100·40 + 10·42 = 4 420; cash 1 000 − 420 = 580; the dividend on 110
+    # shares: gross 55, tax 13.75, net 41.25 → cash 621.25.
+    assert figures(vb)[:2] == ("110", "621.25")
+    split = js(vb("splits", "add", "X", "4:1", "--date", "2026-04-01", "--json"))
+    assert (split["ratio"], split["status"]) == ("4:1", "applied")
+    # The split falls before the ex-date: 440 shares are entitled → gross 220, tax 55, net 165 → cash 580 + 165 = 745.
+    # anchor 42 (the March fill) → 10.5 at the split → 10 after the 0.5 dividend; avg cost 4 420 / 440 = 10.0454545455.
+    assert figures(vb) == ("440", "745", "10", "10.0454545455", "0")
+    live = js(vb("orders", "show", order["id"], "--json"))
+    assert (live["qty"], live["limit"]) == ("40", "12")  # remaining 10 × 4, limit 48 / 4
+    again = js(vb("splits", "add", "X", "4:1", "--date", "2026-04-01", "--json"))
+    assert again["id"] == split["id"] and figures(vb)[0] == "440"  # the same split twice changes nothing
+    js(vb("trades", "add", "X", "sell", "40", "--price", "11", "--commission", "0", "--at", "2026-06-01", "--json"))
+    # Sell 40 @ 11 after the split: cost removed 4 420·40/440 = 401.8181…; realized 440 − 401.818181818181818181818182.
+    js(vb("splits", "add", "X", "1:10", "--date", "2026-07-01", "--json"))
+    qty, cash, anchor, avg, realized = figures(vb)
+    # Reverse: 400 → 40 shares; anchor 11 → 110; cost 4 018.181818181818181818181818 / 40 = 100.4545454545; cash 745 + 440.
+    assert (qty, cash, anchor, avg, realized) == ("40", "1185", "110", "100.4545454545", "38.181818181818181818181818")
+    live = js(vb("orders", "show", order["id"], "--json"))
+    assert (live["qty"], live["limit"]) == ("4", "120")
+    assert [s["ratio"] for s in js(vb("splits", "list", "X", "--json"))] == ["1:10", "4:1"]
+    assert vb("db", "check").exit_code == 0
+    ledger_file, bean_file = tmp_path / "x.journal", tmp_path / "x.beancount"
+    ledger_file.write_text(vb("export", "all", "--format", "ledger").stdout)
+    bean_file.write_text(vb("export", "all", "--format", "beancount").stdout)
+    if shutil.which("hledger"):
+        assert subprocess.run(["hledger", "-f", str(ledger_file), "check"], capture_output=True).returncode == 0
+    bean_check = shutil.which("bean-check") or str(Path(sys.executable).parent / "bean-check")
+    if Path(bean_check).exists():
+        done = subprocess.run([bean_check, str(bean_file)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_import_of_shuffled_fills_equals_the_import_in_order(vb, tmp_path):
+    rows = [("buy", "10", "100"), ("buy", "5", "90"), ("sell", "8", "110"), ("buy", "2", "95"), ("sell", "4", "120")]
+    lines = [f"{pos},{side},{qty},{price},0,2026-02-0{i + 1}T10:00:00Z,k{pos}{i}" for pos in ("A", "B")
+             for i, (side, qty, price) in enumerate(rows)]
+    for pos in ("A", "B"):
+        js(vb("positions", "add", pos, "--cash", "10000", "--at", "2026-01-01", "--json"))
+    header = "position,side,qty,price,commission,executed_at,key\n"
+    (tmp_path / "a.csv").write_text(header + "\n".join(lines[:5]) + "\n")
+    (tmp_path / "b.csv").write_text(header + "\n".join(reversed(lines[5:])) + "\n")  # latest first
+    for name in ("a.csv", "b.csv"):
+        assert vb("import", "trades", str(tmp_path / name)).exit_code == 0
+    # Both: buy 10 @ 100, buy 5 @ 90 (cost 1 450, 15 sh), sell 8 @ 110 (cost 773.33…, realized 106.66…), …
+    assert figures(vb, "A") == figures(vb, "B")
+    assert vb("db", "check").exit_code == 0

@@ -36,9 +36,14 @@ class History:
     dividends: dict[str, Figures] = field(default_factory=dict)
 
 
+def opened_at(position: Any) -> datetime:
+    """When the position opened (rows written without the 0002 columns: its creation)."""
+    return position.opened_at or position.created_at
+
+
 def opening_fact(position: Any) -> Opening:
     """The opening: its shares at the opening cost (--avg-cost, else the anchor)."""
-    return Opening(at=position.opened_at, qty=position.opening_qty, cash=position.opening_cash,
+    return Opening(at=opened_at(position), qty=position.opening_qty, cash=position.opening_cash,
                    cost_per_share=position.opening_avg_cost or ZERO, anchor=position.opening_anchor or ZERO)
 
 
@@ -51,7 +56,7 @@ def fill_fact(trade_id: str, side: str, qty: Decimal, price: Decimal, commission
 def load_history(conn: Connection, position: Any, since: datetime | None) -> History:
     """Every fact of `position` whose effective time is `since` or later (all of them for None)."""
     history = History()
-    if since is None or position.opened_at >= since:
+    if since is None or opened_at(position) >= since:
         history.facts.append(opening_fact(position))
     _trades(conn, position.id, since, history)
     _cash_flows(conn, position.id, since, history)

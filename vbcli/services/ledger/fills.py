@@ -20,7 +20,7 @@ from vbcli.domain.timeline import FillOutcome
 from vbcli.domain.timeparse import rfc3339
 from vbcli.errors import UsageError
 from vbcli.services.shared.views import TRADE_FIELDS
-from vbcli.store.history import fill_fact
+from vbcli.store.history import fill_fact, opened_at
 
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ; a fill further ahead is a typing error
 
@@ -38,8 +38,8 @@ def check_time(position: Any, at: datetime, now: datetime, *, order_created: dat
     """A fill more than 5 minutes ahead, before its position's opening or its order, is a usage error (exit 2)."""
     if at > now + FUTURE_SLACK:
         raise UsageError(f"The fill time {iso(at)} is in the future; give the time it was executed (at most 5 minutes ahead).")
-    if at < position.opened_at:
-        raise UsageError(f"The fill time {iso(at)} is before the {position.symbol} position was opened ({iso(position.opened_at)}); "
+    if at < opened_at(position):
+        raise UsageError(f"The fill time {iso(at)} is before the {position.symbol} position was opened ({iso(opened_at(position))}); "
                          "open it with `positions add --at` or fix the time.")
     if order_created is not None and at < order_created:
         raise UsageError(f"The fill time {iso(at)} is before its order was placed ({iso(order_created)}).")

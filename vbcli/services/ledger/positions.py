@@ -19,6 +19,7 @@ from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger import timeline
 from vbcli.services.ledger.fills import FUTURE_SLACK
+from vbcli.store.history import opened_at
 from vbcli.services.ledger.portfolios import get_for_write
 from vbcli.services.shared.views import guardrails_of, policy_of, position_view
 from vbcli.store.tables import AnchorReset, CashFlow, Portfolio, Position
@@ -198,9 +199,9 @@ def move_cash(session: Session, *, ref: str, amount: Decimal, deposit: bool, at:
     row = for_write(session, ref)
     now = utcnow()
     when = at or now
-    if when > now + FUTURE_SLACK or when < row.opened_at:
+    if when > now + FUTURE_SLACK or when < opened_at(row):
         raise UsageError(f"The time {iso(when)} is {'in the future' if when > now else 'before the position was opened'}; "
-                         f"give a time from {iso(row.opened_at)} to now.")
+                         f"give a time from {iso(opened_at(row))} to now.")
     if not deposit and at is None and amount > row.cash:
         raise Refused(f"Cannot withdraw {fmt(amount)}: the {row.symbol} position has {fmt(row.cash)} cash.")
     flow_id = new_id("cash_flow")
