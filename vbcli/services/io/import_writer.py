@@ -22,9 +22,13 @@ from vbcli.domain.facts import sort_key
 from vbcli.domain.ids import new_ids
 from vbcli.domain.numbers import fmt, round_avg_cost
 from vbcli.errors import VbError
-from vbcli.services.io.bulk import EventChain, TableWriter, dumps
+from vbcli.domain.jsonvalue import json_value
+from vbcli.services.io.bulk import EventChain, TableWriter
 from vbcli.services.ledger import timeline
-from vbcli.services.ledger.fills import NewFill, check_time, fill_events, new_fill, order_placed_spec, trade_json, trade_row
+from vbcli.services.ledger.fills import NewFill, check_time, new_fill, trade_row
+from vbcli.services.shared.audit import dumps
+from vbcli.services.shared.builders import fill_events, order_placed, order_row
+from vbcli.services.shared.views import trade_view
 from vbcli.store.tables import Event, IdempotencyKey, Order, Position, Trade
 
 CHUNK = 5000  # rows inserted per executemany
@@ -112,21 +116,24 @@ class FillBatch:
     def _write(self, session: Session, entries: list[tuple[int, Position, NewFill]], result: Any, now: datetime) -> None:
         orders, trades, events, keys = [], [], [], []
         for _, position, made in entries:
-            outcome = result.replay.fills[made.fact.trade_id]
-            trade = trade_row(made, position, outcome, timeline.anchor_value(outcome.anchor_before), now)
-            order = {"id": made.order_id, "position_id": position.id, "side": made.fact.side, "qty": made.fact.qty,
-                     "limit_price": None, "status": "filled", "filled_qty": made.fact.qty,
-                     "avg_fill_price": round_avg_cost(outcome.notional / made.fact.qty), "commission_rate": position.commission_rate,
-                     "key": made.key, "note": "", "forced": False, "source": "import", "created_at": now, "updated_at": now}
-            view = trade_json(trade)
-            events.append(order_placed_spec(order, position.symbol, now))
-            events += fill_events(view, result.after[made.fact.trade_id], now)
+            f = made.fact
+            outcome = result.replay.fills[f.trade_id]
+            trade = trade_row(made, position, outcome, now)
+            order = order_row(order_id=made.order_id, position_id=position.id, side=f.side, qty=f.qty, limit=None,
+                              commission_rate=position.commission_rate, key=made.key, note="", forced=False, source="import",
+                              now=now, status="filled", filled_qty=f.qty, avg_fill_price=round_avg_cost(outcome.notional / f.qty))
+            view = trade_view(trade)
+            events.append(order_placed(symbol=position.symbol, position_id=position.id, order_id=made.order_id, side=f.side,
+                                       qty=f.qty, limit=None, source="import", ts=now))
+            qty_after, cash_after = result.after[f.trade_id]
+            events += fill_events(symbol=position.symbol, trade=view, qty_after=qty_after, cash_after=cash_after, ts=now)
             orders.append(_as_text(order))
             trades.append(_as_text(trade))
             if made.key:
+                shown = json_value(view)
                 keys.append({"key": made.key, "command": "import.trades", "created_at": now,
-                             "request_hash": hashlib.sha256(dumps({"command": "import.trades", "request": view}).encode("utf-8")).hexdigest(),
-                             "result": json.dumps(view, ensure_ascii=False)})
+                             "request_hash": hashlib.sha256(dumps({"command": "import.trades", "request": shown}).encode("utf-8")).hexdigest(),
+                             "result": json.dumps(shown, ensure_ascii=False)})
         self.writers[Order].write(session, orders)
         self.writers[Trade].write(session, trades)
         self.writers[Event].write(session, self.chain.rows(events))

@@ -24,7 +24,6 @@ from vbcli.errors import Conflict, UsageError
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger import timeline
-from vbcli.services.ledger.positions import for_write
 from vbcli.services.shared.views import dividend_view
 from vbcli.store.tables import CashFlow, Dividend, Position
 
@@ -48,7 +47,7 @@ def add(
     key: str | None = None,
 ) -> dict[str, Any]:
     """Announce a dividend; `process` (or `pay`) applies it when its dates come."""
-    position = for_write(session, ref)
+    position = refs.open_position(session, ref)
     if pay_date is not None and pay_date < ex_date:
         raise UsageError(f"--pay-date {pay_date.isoformat()} is before --ex-date {ex_date.isoformat()}.")
     same = session.exec(select(Dividend).where(Dividend.position_id == position.id, Dividend.ex_date == ex_date)).all()
@@ -127,7 +126,7 @@ def _pay(session: Session, row: Dividend, position: Position, as_of: date | None
 def pay(session: Session, *, ref: str) -> dict[str, Any]:
     """Pay a dividend (applying its ex-date first if needed); before its ex-date it is a conflict (exit 4)."""
     row = refs.dividend(session, ref)
-    position = for_write(session, row.position_id)
+    position = refs.open_position(session, row.position_id)
     if row.status == "announced" and row.ex_date > utcnow().date():
         raise Conflict(f"Dividend {row.id} goes ex on {row.ex_date.isoformat()}; it cannot be paid before its ex-date.")
     if row.status == "announced":

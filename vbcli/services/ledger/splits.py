@@ -23,8 +23,6 @@ from vbcli.domain.splits import rescale_order
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import UsageError
 from vbcli.services.ledger import timeline
-from vbcli.services.ledger.orders import LIVE_STATUSES
-from vbcli.services.ledger.positions import for_write
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.store.tables import Order, Position, Split
@@ -50,7 +48,7 @@ def view(row: Split, symbol: str) -> dict[str, Any]:
 
 def add(session: Session, *, ref: str, new: Decimal, old: Decimal, on: date, key: str | None = None) -> dict[str, Any]:
     """Record a split; apply it now when its date has come (UTC)."""
-    position = for_write(session, ref)
+    position = refs.open_position(session, ref)
     same = session.exec(select(Split).where(Split.position_id == position.id, Split.effective_date == on,
                                             Split.ratio_new == new, Split.ratio_old == old)).first()
     if same is not None:
@@ -84,7 +82,7 @@ def apply(session: Session, row: Split, position: Position) -> None:
 
 def _rescale_orders(session: Session, position: Position, fact: SplitFact) -> list[dict[str, Any]]:
     changed = []
-    live = session.exec(select(Order).where(Order.position_id == position.id, Order.status.in_(LIVE_STATUSES))).all()  # type: ignore[attr-defined]
+    live = session.exec(select(Order).where(Order.position_id == position.id, Order.status.in_(refs.LIVE_STATUSES))).all()  # type: ignore[attr-defined]
     for order in live:
         try:
             scaled = rescale_order(order.qty - order.filled_qty, order.limit_price, fact)

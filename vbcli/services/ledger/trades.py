@@ -17,9 +17,9 @@ from vbcli.errors import Conflict, Refused
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger import timeline
-from vbcli.services.ledger.fills import check_time, fill_events, new_fill, trade_json, trade_row
-from vbcli.services.ledger.orders import LIVE_STATUSES, create_order
-from vbcli.services.ledger.positions import for_write
+from vbcli.services.ledger.fills import check_time, new_fill, trade_row
+from vbcli.services.ledger.orders import create_order
+from vbcli.services.shared.builders import fill_events
 from vbcli.services.shared.views import trade_view
 from vbcli.store.tables import Order, Position, Trade
 
@@ -36,9 +36,9 @@ def fill(
 ) -> dict[str, Any]:
     """Execute (part of) an open order at `price`: a trade, the accounting, the new anchor."""
     order = refs.order(session, ref)
-    if order.status not in LIVE_STATUSES:
+    if order.status not in refs.LIVE_STATUSES:
         raise Conflict(f"Order {order.id} is already {order.status}; only open or partially filled orders can be filled.")
-    position = for_write(session, order.position_id)
+    position = refs.open_position(session, order.position_id)
     remaining = order.qty - order.filled_qty
     qty = remaining if qty is None else qty
     if qty > remaining:
@@ -69,13 +69,11 @@ def execute(
     at = at or now
     check_time(position, at, now, order_created=order.created_at if check_order_time else None)
     if commission is None:
-        _, currency = timeline.settings_of(session, position)
-        commission = default_commission(qty * price, order.commission_rate, currency)
+        commission = default_commission(qty * price, order.commission_rate, refs.currency_of(session, position))
     fill = new_fill(order.id, new_id("trade"), order.side, qty, price, commission, at, key)
     result = timeline.rederive(session, position, at, extra=[fill.fact], cause="fill")
     outcome = result.replay.fills[fill.fact.trade_id]
-    row = trade_row(fill, position, outcome, timeline.anchor_value(outcome.anchor_before), now)
-    trade = Trade(**row)
+    trade = Trade(**trade_row(fill, position, outcome, now))
     session.add(trade)
     session.flush()
     faults.point("after_trade_row")
@@ -84,10 +82,11 @@ def execute(
     session.add(position)
     session.flush()
     faults.point("after_position_update")
-    view = trade_json(row)
-    for spec in fill_events(view, result.after[trade.id], now):
+    view = trade_view(trade)
+    qty_after, cash_after = result.after[trade.id]  # right after this fill on the timeline
+    for spec in fill_events(symbol=position.symbol, trade=view, qty_after=qty_after, cash_after=cash_after):
         record_event(session, **spec)
-    return trade_view(trade)
+    return view
 
 
 def _order_fills(session: Session, order_id: str) -> list[Trade]:
@@ -116,10 +115,8 @@ def add(
     source: str = "trade",
 ) -> dict[str, Any]:
     """Record a fill that already happened: its order and trade in one step (no guardrails)."""
-    position = for_write(session, ref)
-    order_view = create_order(session, position=position, side=side, qty=qty, limit=None, note="", key=key, source=source)
-    order = session.get(Order, order_view["id"])
-    assert order is not None
+    position = refs.open_position(session, ref)
+    order = create_order(session, position=position, side=side, qty=qty, limit=None, note="", key=key, source=source)
     return execute(session, order=order, position=position, qty=qty, price=price, commission=commission, at=at, key=key)
 
 
@@ -129,7 +126,7 @@ def void(session: Session, *, ref: str, reason: str) -> dict[str, Any]:
     trade = refs.trade(session, ref)
     if trade.status == "voided":
         raise Conflict(f"Trade {trade.id} is already voided.")
-    position = for_write(session, trade.position_id)
+    position = refs.open_position(session, trade.position_id)
     now = utcnow()
     trade.status = "voided"
     trade.void_reason = reason
