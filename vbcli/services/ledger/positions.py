@@ -39,7 +39,7 @@ def add(
     """Open a position at `at` (default now): its shares form one lot at --avg-cost, else the anchor."""
     symbol = refs.normalize_symbol(symbol)
     policy, guardrails = settings_with(OrderPolicy(), Guardrails(), settings or {})
-    owner = get_refs.open_position(session, portfolio)
+    owner = get_for_write(session, portfolio)
     clash = session.exec(
         select(Position).where(Position.portfolio_id == owner.id, Position.symbol == symbol, Position.status == "open")
     ).first()
