@@ -322,7 +322,7 @@ def test_trades_refused_when_cash_or_shares_are_short(vb, aapl):
     assert snapshot(vb) == before
     # Exactly all cash (66 @ 150 = 9 900 + 100 commission = 10 000) is allowed and leaves 0.
     ok(vb("trades", "add", "AAPL", "buy", "66", "--price", "150", "--commission", "100"))
-    assert position(vb)["cash"] == "0"
+    assert position(vb)["cash"] == "0.00"  # cash moves in cents (SPEC §3, revision 2)
 
 
 def test_trades_list_filters_and_order(vb, two_trades):

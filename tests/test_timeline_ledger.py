@@ -33,7 +33,7 @@ def test_the_issue_scenario_follows_execution_order(vb):
     # In time order: buy 10 @ 100, buy 10 @ 50 → 20 shares costing 1 500, avg 75; sell 5 @ 120 → realized
     # (120 − 75)·5 = 225, cost 1 500 − 375 = 1 125 for 15 shares (avg 75); cash 100 000 − 1 000 − 500 + 600 = 99 100;
     # anchor 120 (the last fill by time). The late buy's anchor_before is 100 (the fill before it by time).
-    assert figures(vb) == ("15", "99100", "120", "75", "225")
+    assert figures(vb) == ("15", "99100.00", "120", "75", "225")
     assert late["anchor_before"] == "100" and late["realized_pnl"] == "0"
     trades = {t["id"]: t for t in js(vb("trades", "list", "X", "--json"))}
     assert (trades[sell["id"]]["realized_pnl"], trades[sell["id"]]["anchor_before"]) == ("225", "50")
@@ -94,7 +94,7 @@ def test_dividend_entitlement_and_payment_follow_the_timeline(vb):
     js(vb("trades", "add", "X", "buy", "10", "--price", "40", "--commission", "0", "--at", "2026-03-01T15:00:00Z", "--json"))
     again = js(vb("dividends", "list", "X", "--json"))[0]
     assert (again["qty"], again["gross"], again["net"]) == ("110", "110", "82.5")
-    assert figures(vb)[:3] == ("110", "682.5", "39")
+    assert figures(vb)[:3] == ("110", "682.50", "39")
     journal = vb("export", "all", "--format", "ledger").stdout
     assert "\n2026-03-20 dividend paid X" in journal  # dated at the pay date, not the day it was processed
     assert vb("db", "check").exit_code == 0
@@ -123,7 +123,7 @@ def test_split_and_reverse_split_with_orders_lots_and_a_dividend(vb, tmp_path):
     assert (split["ratio"], split["status"]) == ("4:1", "applied")
     # The split falls before the ex-date: 440 shares are entitled → gross 220, tax 55, net 165 → cash 580 + 165 = 745.
     # anchor 42 (the March fill) → 10.5 at the split → 10 after the 0.5 dividend; avg cost 4 420 / 440 = 10.0454545455.
-    assert figures(vb) == ("440", "745", "10", "10.0454545455", "0")
+    assert figures(vb) == ("440", "745.00", "10", "10.0454545455", "0")
     live = js(vb("orders", "show", order["id"], "--json"))
     assert (live["qty"], live["limit"]) == ("40", "12")  # remaining 10 × 4, limit 48 / 4
     again = js(vb("splits", "add", "X", "4:1", "--date", "2026-04-01", "--json"))
@@ -133,7 +133,7 @@ def test_split_and_reverse_split_with_orders_lots_and_a_dividend(vb, tmp_path):
     js(vb("splits", "add", "X", "1:10", "--date", "2026-07-01", "--json"))
     qty, cash, anchor, avg, realized = figures(vb)
     # Reverse: 400 → 40 shares; anchor 11 → 110; cost 4 018.181818181818181818181818 / 40 = 100.4545454545; cash 745 + 440.
-    assert (qty, cash, anchor, avg, realized) == ("40", "1185", "110", "100.4545454545", "38.181818181818181818181818")
+    assert (qty, cash, anchor, avg, realized) == ("40", "1185.00", "110", "100.4545454545", "38.181818181818181818181818")
     live = js(vb("orders", "show", order["id"], "--json"))
     assert (live["qty"], live["limit"]) == ("4", "120")
     assert [s["ratio"] for s in js(vb("splits", "list", "X", "--json"))] == ["1:10", "4:1"]

@@ -26,7 +26,6 @@ from sqlmodel import Session
 from vbcli.domain import timeline as tl
 from vbcli.domain.facts import DividendNotEx, Fact, TimelineError, iso, sort_key
 from vbcli.domain.ids import new_id
-from vbcli.domain.numbers import ZERO, normalize
 from vbcli.domain.rederive import POSITION_FIELDS, diff_figures, position_figures
 from vbcli.errors import Conflict, Refused
 from vbcli.services.shared.audit import record_event
@@ -137,8 +136,8 @@ def _replay(session: Session, position: Position, facts: list[Fact], state: tl.P
 
 def _store(session: Session, position: Position, history: History, result: Rederived) -> None:
     state = result.replay.state
-    derived = {name: None if value is None else normalize(value) for name, value in position_figures(state).items()}
-    derived["anchor"] = anchor_value(derived["anchor"] or ZERO)  # 99100.00 is stored as 99100, like typed amounts
+    derived = position_figures(state)
+    derived["anchor"] = anchor_value(state.anchor)
     stored = {name: getattr(position, name) for name in POSITION_FIELDS}
     for change in diff_figures(stored, derived):
         result.position[change.field] = {"old": change.stored, "new": change.derived}

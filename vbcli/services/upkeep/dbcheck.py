@@ -43,19 +43,19 @@ def position_problems(pos: Any, history: History, replayed: Replay | TimelineErr
         return [Problem(where, f"its facts do not replay: {replayed}")]
     derived = position_figures(replayed.state)
     derived["anchor"] = replayed.state.anchor if replayed.state.anchor > 0 else None
-    found = [Problem(where, f"{d.field} is {_show(d.stored)} but its timeline gives {_show(d.derived)}")
+    found = [Problem(where, f"{d.field} is {_show(d.stored)} but its history gives {_show(d.derived)}")
              for d in diff_figures({name: getattr(pos, name) for name in POSITION_FIELDS}, derived)]
     for trade_id, stored in history.trades.items():
         outcome = replayed.fills[trade_id]
         wanted = {"cash_amount": outcome.cash_amount, "realized_pnl": outcome.realized_pnl,
                   "anchor_before": outcome.anchor_before if outcome.anchor_before > 0 else None}
-        found += [Problem(f"trade {trade_id}", f"{d.field} is {_show(d.stored)} but its timeline gives {_show(d.derived)}")
+        found += [Problem(f"trade {trade_id}", f"{d.field} is {_show(d.stored)} but its history gives {_show(d.derived)}")
                   for d in diff_figures(stored, wanted)]
     for dividend_id, stored in history.dividends.items():
         got = replayed.dividends.get(dividend_id)
         if got is not None:
             wanted = {"qty": got.entitled_qty, "gross": got.gross, "tax": got.tax, "net": got.net}
-            found += [Problem(f"dividend {dividend_id}", f"{d.field} is {_show(d.stored)} but its timeline gives {_show(d.derived)}")
+            found += [Problem(f"dividend {dividend_id}", f"{d.field} is {_show(d.stored)} but its history gives {_show(d.derived)}")
                       for d in diff_figures(stored, wanted)]
     for name in ("qty", "cash"):
         if getattr(pos, name) < 0:
