@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from build_ledger import build  # noqa: E402
+from serve import serve_bench  # noqa: E402  (skips itself without the serve extra)
 
 BIN = Path(sys.executable).parent
 VB = str(BIN / "vb")
@@ -192,10 +193,17 @@ def run_all(report: Report, sizes: list[int], repeats: int, work: Path, env: dic
         run_size(report, n, db, repeats, work, env, sqlmodel_base)
         db.unlink()
     simulate_bench(report, work, env, sqlmodel_base)
+    from optimize import optimize_bench  # bench/optimize.py: vb optimize and the engine
+
+    optimize_bench(report, work, env)
     script_loop_bench(report, work, env, loop)
+<<<<<<< HEAD
     from timeline import run as timeline_bench  # bench/timeline.py: back-dated fills and shuffled imports (issue 10)
 
     timeline_bench(report, [1_000, 10_000, 100_000] if 1_000_000 in sizes else [1_000, 10_000], work, env)
+=======
+    serve_bench(report, work, env)
+>>>>>>> main
 
 
 def run_size(report: Report, n: int, db: Path, repeats: int, work: Path, env: dict[str, str], base: Timing) -> None:
