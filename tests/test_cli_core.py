@@ -360,10 +360,10 @@ def test_void_reverses_a_trade_and_keeps_it(vb, two_trades):
     voided = js(vb("trades", "void", t2["id"], "--reason", "duplicate broker fill", "--json"))
     assert voided["status"] == "voided" and voided["id"] == t2["id"]
     pos = position(vb)
-    # Back to after T1: qty 110, cash 11 798.68 − 3 199.68 = 8 599.00, realized 0, commission 1.32 − 0.32 = 1.00;
-    # the anchor stays 160.
+    # Back to after T1 (replayed): qty 110, cash 10 000 − 1 400.00 − 1 = 8 599.00, realized 0, commission 1;
+    # the anchor is T1's price 140 again (SPEC §3 revision 2: voiding re-derives the anchor too).
     assert (pos["qty"], pos["cash"], pos["realized_pnl"], pos["total_commission"], pos["anchor"], pos["avg_cost"]) == (
-        "110", "8599.00", "0", "1.00", "160", "149.0909090909")
+        "110", "8599.00", "0", "1", "140", "149.0909090909")
     order = js(vb("orders", "show", t2["order_id"], "--json"))
     assert (order["filled_qty"], order["status"]) == ("0", "cancelled")
     assert [t["status"] for t in js(vb("trades", "list", "--json"))] == ["voided", "executed"]
@@ -371,10 +371,10 @@ def test_void_reverses_a_trade_and_keeps_it(vb, two_trades):
     assert (event["trade_id"], event["data"]["reason"]) == (t2["id"], "duplicate broker fill")
 
     refused(vb("trades", "void", t2["id"], "--reason", "again"), 4, contains="already voided")
-    # Voiding the buy: 110 − 10 = 100 shares at the opening cost 150; cash 8 599.00 + 1 401 = 10 000.00.
+    # Voiding the buy: only the opening is left: 100 shares at the opening cost 150, cash 10 000, no commission.
     ok(vb("trades", "void", t1["id"], "--reason", "typo"))
     pos = position(vb)
-    assert (pos["qty"], pos["cash"], pos["avg_cost"], pos["total_commission"]) == ("100", "10000.00", "150", "0.00")
+    assert (pos["qty"], pos["cash"], pos["avg_cost"], pos["total_commission"], pos["anchor"]) == ("100", "10000", "150", "0", "150")
 
 
 def test_voiding_a_buy_whose_shares_were_sold_is_refused(vb):
@@ -382,7 +382,7 @@ def test_voiding_a_buy_whose_shares_were_sold_is_refused(vb):
     buy = js(vb("trades", "add", "X", "buy", "10", "--price", "10", "--commission", "0", "--json"))
     ok(vb("trades", "add", "X", "sell", "5", "--price", "10", "--commission", "0"))
     before = snapshot(vb)
-    refused(vb("trades", "void", buy["id"], "--reason", "oops"), 5, contains="Cannot void this buy")
+    refused(vb("trades", "void", buy["id"], "--reason", "oops"), 5, contains="Not enough shares")  # the sell would have nothing
     assert snapshot(vb) == before
 
 
