@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
-    output_format, read, show, time_opt, write,
+    DryRunOpt, FormatOpt, choices, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
+    output_format, read_labelled, show, time_opt, write,
 )
 from vbcli.cli.policy_options import parse_settings, with_policy_options
 from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS
@@ -68,7 +68,7 @@ def add(
 @handle_errors
 def list_(
     portfolio: PortfolioOpt = None,
-    status: Annotated[str, typer.Option("--status", help="open, closed or all.")] = "open",
+    status: Annotated[str, typer.Option("--status", help="open, closed or all.", autocompletion=choices("open", "closed", "all"))] = "open",
     format: FormatOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List positions.
@@ -80,8 +80,8 @@ def list_(
     fmt = output_format(format, as_json)
     if status not in ("open", "closed", "all"):
         raise UsageError(f"--status must be open, closed or all, not {status[:20]!r}.")
-    rows = read(lambda s: positions.list_all(s, portfolio=portfolio, status=status))
-    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS)
+    rows, context = read_labelled(fmt, "positions", lambda s: positions.list_all(s, portfolio=portfolio, status=status))
+    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS, context=context)
 
 
 @app.command("show")
@@ -99,7 +99,8 @@ def show_(
 
     fmt = output_format(format, as_json)
     at = decimal_opt(price, "--price", positive=True)
-    show(read(lambda s: positions.show(s, ref=pos, price=at)), fmt)
+    view, context = read_labelled(fmt, None, lambda s: positions.show(s, ref=pos, price=at))
+    show(view, fmt, context=context)
 
 
 @app.command("set")

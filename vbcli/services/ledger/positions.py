@@ -129,6 +129,15 @@ def valuation(row: Position, price: Decimal) -> dict[str, Any]:
     }
 
 
+def _said(value: Any) -> str:
+    """A setting as the message shows it: exact decimals, true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return fmt(value)
+    return "none" if value is None else str(value)
+
+
 def update(session: Session, *, ref: str, anchor: Decimal | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     row = refs.open_position(session, ref)
     name = _portfolio_name(session, row)
@@ -147,7 +156,8 @@ def update(session: Session, *, ref: str, anchor: Decimal | None = None, setting
     if "anchor" in changed:
         record_event(session, "anchor_updated", f"{row.symbol} anchor set to {fmt(anchor)}", position_id=row.id,
                      data={"old": before["anchor"], "new": anchor, "cause": "set"})
-    record_event(session, "position_updated", f"{row.symbol} changed: {', '.join(changed)}", position_id=row.id,
+    said = ", ".join(f"{name} {_said(change['old'])} → {_said(change['new'])}" for name, change in changed.items())
+    record_event(session, "position_updated", f"{row.symbol} changed: {said}", position_id=row.id,
                  data={"changes": changed})
     return position_view(row, name)
 
