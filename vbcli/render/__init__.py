@@ -234,7 +234,7 @@ class JournalWriter:
         if not self.beancount or not books:
             return
         first = min(book.start for book in books.values()).date().isoformat()
-        self.write(f'\noption "title" "vb ledger"\n{first} open {global_accounts[0]}\n{first} open {global_accounts[1]}\n')
+        self.write('\noption "title" "vb ledger"\n' + "".join(f"{first} open {account}\n" for account in global_accounts))
         for book in books.values():
             opened = book.start.date().isoformat()
             self.write("".join(f"{opened} open {account}\n" for account in book.accounts.values()))
