@@ -26,6 +26,13 @@ class VbGroup(TyperGroup):
             print(error.ctx.get_help() if error.ctx else "", file=sys.stderr)
             code = 2
         except UsageError as error:
+            negative = common.negative_argument(error, list(args[0]) if args and args[0] is not None else sys.argv[1:])
+            if negative:
+                print(f"vb: {common.out.visible(negative)}", file=sys.stderr)
+                code = 2
+                if not standalone_mode:
+                    return code
+                sys.exit(code)
             where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
             message = common.out.visible(error.format_message().rstrip("."))
             print(f"vb: {message}{where}.", file=sys.stderr)

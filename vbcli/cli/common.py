@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ import typer
 from vbcli import render as out
 from vbcli.domain import numbers
 from vbcli.domain.timeparse import parse_time
+from vbcli.domain.words import did_you_mean
 from vbcli.errors import UsageError, VbError
 
 if TYPE_CHECKING:
@@ -65,13 +67,26 @@ OptionalPosArg = Annotated[str | None, typer.Argument(help="Position: id, symbol
 # ---- parsing ------------------------------------------------------------------------------
 
 def output_format(format: str | None, as_json: bool) -> str:
+    """--format / --json / VB_FORMAT → a format of render.FORMATS (exit 2 for anything else)."""
+    chosen = choice(format, out.FORMATS, "--format") if format is not None else None
+    if as_json and chosen not in (None, "json"):
+        raise UsageError(f"--json and --format {chosen} ask for different formats; give one of them.")
     if as_json:
         return "json"
-    if format is None:
-        return out.default_format()
-    chosen = format.strip().lower()
-    if chosen not in out.FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(out.FORMATS)}, not {format[:20]!r}.")
+    if chosen is not None:
+        return chosen
+    env = os.environ.get("VB_FORMAT", "").strip()
+    if env:
+        return choice(env, out.FORMATS, "VB_FORMAT")
+    return out.default_format()
+
+
+def choice(value: str, valid: Iterable[str], what: str) -> str:
+    """`value` as one of `valid` (case-insensitive), else exit 2 naming the nearest."""
+    options = tuple(valid)
+    chosen = value.strip().lower()
+    if chosen not in options:
+        raise UsageError(f"{what} must be one of {', '.join(options)}, not {value[:20]!r}{did_you_mean(value, options)}.")
     return chosen
 
 
@@ -87,11 +102,39 @@ def time_opt(value: str | None, what: str, *, end_of_day: bool = False) -> datet
     return None if value is None else parse_time(value, what=what, end_of_day=end_of_day)
 
 
+def window_opt(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """--since and --until (both inclusive); since after until is exit 2, not an empty list."""
+    start, end = time_opt(since, "--since"), time_opt(until, "--until", end_of_day=True)
+    if start is not None and end is not None and start > end:
+        raise UsageError(f"--since {since} is after --until {until}; nothing could match (swap them?).")
+    return start, end
+
+
 def side_arg(value: str) -> str:
-    side = value.strip().lower()
-    if side not in ("buy", "sell"):
-        raise UsageError(f"Side must be buy or sell, not {value[:20]!r}.")
-    return side
+    return choice(value, ("buy", "sell"), "The side")
+
+
+_NEGATIVE = re.compile(r"-[0-9][0-9.,]*")
+_SIGN_ADVICE = {
+    "positions deposit": "amounts are positive; use `vb positions withdraw POS AMOUNT` to take cash out",
+    "positions withdraw": "amounts are positive; use `vb positions deposit POS AMOUNT` to put cash in",
+    "orders place": "quantities are positive; the side (buy or sell) says which way",
+    "trades add": "quantities are positive; the side (buy or sell) says which way",
+}
+
+
+def negative_argument(error: Exception, argv: list[str]) -> str | None:
+    """What to do instead, when Click took a negative number typed as an argument for an option."""
+    name = getattr(error, "option_name", None)
+    if not name or not _NEGATIVE.fullmatch(name + "0" if name == "-" else name[:2]):
+        return None
+    token = next((arg for arg in argv if arg.startswith(name) and _NEGATIVE.fullmatch(arg)), None)
+    if token is None:
+        return None
+    ctx = getattr(error, "ctx", None)
+    path = ctx.command_path if ctx is not None else "vb"
+    advice = _SIGN_ADVICE.get(" ".join(path.split()[-2:]), "numbers typed as arguments are positive")
+    return f"{token}: {advice} (see `{path} --help`)."
 
 
 def key_opt(value: str | None) -> str | None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, OptionalPosArg, PortfolioOpt, SinceOpt, State, UntilOpt, handle_errors, output_format, read, show, side_arg,
-    time_opt, write,
+    DryRunOpt, OptionalPosArg, PortfolioOpt, SinceOpt, State, UntilOpt, choice, handle_errors, output_format, read, show,
+    side_arg, window_opt, write,
 )
 from vbcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 export_app = typer.Typer(help="Export trades, orders, events, positions, dividends or everything (csv, json, ndjson, ledger, beancount).\n\nExample: vb export trades --format csv --out trades.csv",
                          no_args_is_help=True)
@@ -36,6 +39,8 @@ ALLOWED = {
     "dividends": {"pos", "portfolio", "status", "since", "until"},
     "all": set(),
 }
+STATUSES = {"orders": ("open", "partially_filled", "filled", "cancelled"), "positions": ("open", "closed", "all"),
+            "dividends": ("announced", "receivable", "paid")}
 EXAMPLES = {
     "trades": "vb export trades --since 2026-01-01 --format csv --out /srv/exports/trades.csv",
     "orders": "vb export orders AAPL --status filled --format ndjson",
@@ -50,20 +55,30 @@ def _export(kind: str, format: str, out: str | None, given: dict[str, Any]) -> N
     from vbcli.config import resolve_location
     from vbcli.services.io import exporting
 
-    chosen = format.strip().lower()
-    if chosen not in exporting.FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(exporting.FORMATS)}, not {format[:20]!r}.")
+    chosen = choice(format, exporting.FORMATS, "--format")
     if kind == "all" and chosen not in ("json", "ledger", "beancount"):
         raise UsageError("vb export all writes json, ledger or beancount.")
     extra = sorted(name for name, value in given.items() if value is not None and name not in ALLOWED[kind])
     if extra and chosen not in ("ledger", "beancount"):
         raise UsageError(f"vb export {kind} does not take --{extra[0]}.")
+    since, until = window_opt(given.get("since"), given.get("until"))
+    status = given.get("status")
+    if status is not None and kind in STATUSES:
+        status = choice(status, STATUSES[kind], "--status")
+    kind_type = given["type"].strip().lower() if given.get("type") else None
     filters = exporting.Filters(
         ref=given.get("pos"), portfolio=given.get("portfolio"), side=side_arg(given["side"]) if given.get("side") else None,
-        type=given.get("type"), status=given.get("status"), since=time_opt(given.get("since"), "--since"),
-        until=time_opt(given.get("until"), "--until", end_of_day=True))
+        type=kind_type, status=status, since=since, until=until)
+
+    def work(session: Session) -> None:
+        if kind_type:
+            from vbcli.services.ledger.events import check_type
+
+            check_type(session, kind_type)
+        exporting.export(session, kind=kind, format=chosen, filters=filters, sink=sink)
+
     with exporting.destination(out, resolve_location(State.db).path) as sink:
-        read(lambda session: exporting.export(session, kind=kind, format=chosen, filters=filters, sink=sink))
+        read(work)
 
 
 def _make_export(kind: str) -> Callable[..., None]:

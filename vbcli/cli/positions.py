@@ -8,7 +8,7 @@ import typer
 
 from vbcli.cli.common import (
     DryRunOpt, FormatOpt, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
-    output_format, read, show, write,
+    choice, output_format, read, show, write,
 )
 from vbcli.cli.policy_options import parse_settings, with_policy_options
 from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS
@@ -75,8 +75,7 @@ def list_(
     from vbcli.services.ledger import positions
 
     fmt = output_format(format, as_json)
-    if status not in ("open", "closed", "all"):
-        raise UsageError(f"--status must be open, closed or all, not {status[:20]!r}.")
+    status = choice(status, ("open", "closed", "all"), "--status")
     rows = read(lambda s: positions.list_all(s, portfolio=portfolio, status=status))
     show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS)
 

@@ -14,7 +14,7 @@ def utcnow() -> datetime:
 
 
 def parse_time(text: str, *, what: str, end_of_day: bool = False) -> datetime:
-    """Parse `2026-11-26`, a date-time with offset (`…T14:30:00Z`), `now`, `today` or `yesterday`.
+    """Parse `2026-11-26` (or `20261126`), a date-time with offset (`…T14:30:00Z`), `now`, `today` or `yesterday`.
 
     A bare date means the start of that UTC day, or with `end_of_day` its last instant, so
     that `--until 2026-11-26` includes the whole day.
@@ -54,6 +54,9 @@ def parse_date(text: str, *, what: str) -> date:
 
 
 def _parse_date_only(raw: str) -> date | None:
+    """`2026-11-26`, or the same date in ISO 8601's basic form `20261126`."""
+    if len(raw) == 8 and raw.isascii() and raw.isdigit():
+        raw = f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
     if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
         return None
     try:
