@@ -86,7 +86,8 @@ def choice(value: str, valid: Iterable[str], what: str) -> str:
     options = tuple(valid)
     chosen = value.strip().lower()
     if chosen not in options:
-        raise UsageError(f"{what} must be one of {', '.join(options)}, not {value[:20]!r}{did_you_mean(value, options)}.")
+        listed = " or ".join(options) if len(options) == 2 else f"one of {', '.join(options)}"
+        raise UsageError(f"{what} must be {listed}, not {value[:20]!r}{did_you_mean(value, options)}.")
     return chosen
 
 
@@ -111,7 +112,7 @@ def window_opt(since: str | None, until: str | None) -> tuple[datetime | None, d
 
 
 def side_arg(value: str) -> str:
-    return choice(value, ("buy", "sell"), "The side")
+    return choice(value, ("buy", "sell"), "Side")
 
 
 _NEGATIVE = re.compile(r"-[0-9][0-9.,]*")

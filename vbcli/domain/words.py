@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 def nearest(value: str, valid: Iterable[str]) -> str | None:
     """The valid word closest to `value` (difflib), or None when nothing is close."""
-    close = difflib.get_close_matches(value.strip().lower(), list(valid), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(value.strip().lower(), list(valid), n=1, cutoff=0.6)
     return close[0] if close else None
 
 
