@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, BinaryIO
@@ -43,29 +45,53 @@ csv.field_size_limit(MAX_LINE)  # a quoted field left open cannot swallow the re
 Row = dict[str, str]
 
 
+class Input:
+    """An open input: its display name and a seekable byte stream, read again from the start
+    by each `table()` (a transaction retried whole reads the same rows)."""
+
+    def __init__(self, source: str, stream: BinaryIO) -> None:
+        self.source, self.stream = source, stream
+
+    def table(self, schema: Schema, *, format: str = "csv", mapping: Mapping[str, str] | None = None) -> Table:
+        """The input as rows of `schema` (its header checked now); an empty input is exit 7."""
+        self.stream.seek(0)
+        lines = _non_blank_start(text_lines(self.stream, self.source), self.source, schema.what)
+        table = Table(self.source, schema, format, mapping or {}, lines)
+        if format == "csv":
+            _read_header(table)
+        return table
+
+
 @contextmanager
-def open_input(path: str) -> Iterator[tuple[str, BinaryIO]]:
-    """(display name, byte stream) of a file or of stdin (spooled and checked first)."""
+def open_input(path: str, *, max_line: int = MAX_LINE) -> Iterator[Input]:
+    """A file, or stdin for `-`; stdin and pipes are first copied to a spool (the line cap
+    holds on the way in), so they can be read twice and a slow pipe never holds a transaction."""
     source = display_name(path)
-    stream = open_binary(path)
-    if path != STDIN:
-        with stream:
-            yield source, stream
-        return
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
-        for _, raw in raw_lines(stream, source):  # the length cap holds on the way in too
-            spool.write(raw)
-        spool.seek(0)
-        yield source, spool  # type: ignore[misc]
+    opened = open_binary(path)
+    with opened if path != STDIN else nullcontext(opened) as stream:  # stdin stays open
+        if path != STDIN and _seekable(stream):
+            yield Input(source, stream)
+            return
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+            for _, raw in raw_lines(stream, source, max_line=max_line):
+                spool.write(raw)
+            yield Input(source, spool)  # type: ignore[arg-type]
+
+
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return stream.seekable() and stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def read_text(path: str, *, what: str, max_line: int = 64 * MAX_LINE) -> tuple[str, str]:
     """(display name, whole text) of a document such as an `export all` file; empty → exit 7."""
-    with open_input(path) as (source, stream):
-        text = "".join(line for _, line in text_lines(stream, source, max_line=max_line))
+    with open_input(path, max_line=max_line) as given:
+        text = "".join(line for _, line in text_lines(given.stream, given.source, max_line=max_line))
     if not text.strip():
-        raise _empty(source, what)
-    return source, text
+        raise _empty(given.source, what)
+    return given.source, text
 
 
 @dataclass
@@ -94,13 +120,9 @@ class Table:
 
 @contextmanager
 def open_table(path: str, schema: Schema, *, format: str = "csv", mapping: Mapping[str, str] | None = None) -> Iterator[Table]:
-    """The file at `path` (`-` = stdin) as a Table; an empty input is exit 7."""
-    with open_input(path) as (source, stream):
-        lines = _non_blank_start(text_lines(stream, source), source, schema.what)
-        table = Table(source, schema, format, mapping or {}, lines)
-        if format == "csv":
-            _read_header(table)
-        yield table
+    """The file at `path` (`-` = stdin) as one Table."""
+    with open_input(path) as given:
+        yield given.table(schema, format=format, mapping=mapping)
 
 
 def _non_blank_start(lines: Iterator[tuple[int, str]], source: str, what: str) -> Iterator[tuple[int, str]]:
