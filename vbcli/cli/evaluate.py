@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,7 +10,11 @@ from vbcli.cli.common import (
     DryRunOpt, FormatOpt, JsonOpt, KeyOpt, OptionalPosArg, decimal_opt, handle_errors, key_opt, output_format, read,
     show, write,
 )
-from vbcli.errors import UsageError
+from vbcli import render
+from vbcli.errors import BadInputData, UsageError, problem
+
+if TYPE_CHECKING:
+    from vbcli.services.io.prices import Quotes
 
 ALL_COLUMNS = ["portfolio", "symbol", "action", "side", "qty", "price", "notional", "commission", "reason"]
 
@@ -19,6 +23,8 @@ AllOpt = Annotated[bool, typer.Option("--all", help="Evaluate every open positio
 PricesOpt = Annotated[str | None, typer.Option("--prices", help="CSV with a symbol,price header (- = stdin), for --all.", show_default=False)]
 PlaceOpt = Annotated[bool, typer.Option("--place", help="Place the proposed order (or reset the anchor) and log the evaluation.")]
 FillOpt = Annotated[bool, typer.Option("--fill", help="With --place: also fill the order at the price (default commission).")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="With --all: a symbol of --prices with no open position is exit 7 (nothing evaluated).")]
+MapOpt = Annotated[list[str] | None, typer.Option("--map", help="With --prices: FIELD=COLUMN (symbol, price), e.g. --map price=Last.", show_default=False)]
 
 
 def evaluate_command(
@@ -28,6 +34,8 @@ def evaluate_command(
     prices: PricesOpt = None,
     place: PlaceOpt = False,
     fill: FillOpt = False,
+    strict: StrictOpt = False,
+    mapping: MapOpt = None,
     format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
 ) -> None:
     """What the rule says at a price: BUY, SELL, HOLD, REJECTED or ANCHOR_RESET, with the working.
@@ -44,8 +52,10 @@ def evaluate_command(
         raise UsageError("--fill needs --place: the order must be placed before it can be filled.")
     idem = key_opt(key)
     if all_:
-        _evaluate_all(pos, price, prices, place, fill, fmt, idem, dry_run)
+        _evaluate_all(pos, price, prices, place, fill, fmt, idem, dry_run, strict=strict, mapping=mapping or [])
         return
+    if strict or mapping:
+        raise UsageError("--strict and --map go with --all --prices FILE.")
     if pos is None or price is None or prices is not None:
         raise UsageError("Give a position and --price, or --all --prices FILE (see vb evaluate --help).")
     _evaluate_one(pos, price, place, fill, fmt, idem, dry_run)
@@ -67,21 +77,38 @@ def _evaluate_one(pos: str, price_text: str, place: bool, fill: bool, fmt: str, 
 
 
 def _evaluate_all(pos: str | None, price: str | None, path: str | None, place: bool, fill: bool, fmt: str,
-                  key: str | None, dry_run: bool) -> None:
-    from vbcli.services.ledger import evaluate
+                  key: str | None, dry_run: bool, *, strict: bool, mapping: list[str]) -> None:
+    from vbcli.services.io.columns import parse_mapping
     from vbcli.services.io.prices import read_symbol_prices
+    from vbcli.services.io.schemas import QUOTES
+    from vbcli.services.ledger import evaluate
 
     if pos is not None or price is not None:
         raise UsageError("--all evaluates every open position; give --prices FILE instead of a position or --price.")
     if path is None:
         raise UsageError("--all needs --prices FILE (a CSV with a symbol,price header; - for stdin).")
-    quotes = read_symbol_prices(path)
+    quotes = read_symbol_prices(path, parse_mapping(mapping, QUOTES))
+    if quotes.unused:
+        render.note(f"{quotes.source}: not read: {', '.join(quotes.unused)} (--map FIELD=COLUMN reads one).")
+    _unmatched(quotes, read(evaluate.open_symbols), strict)
+    prices = quotes.prices
     if place:
-        request = {"prices": quotes, "fill": fill}
-        rows = write("evaluate.all", request, key, dry_run, lambda s: evaluate.evaluate_all(s, prices=quotes, place=True, fill=fill))
+        request = {"prices": prices, "fill": fill}
+        rows = write("evaluate.all", request, key, dry_run, lambda s: evaluate.evaluate_all(s, prices=prices, place=True, fill=fill))
     else:
-        rows = read(lambda s: evaluate.evaluate_all(s, prices=quotes))
+        rows = read(lambda s: evaluate.evaluate_all(s, prices=prices))
     show(rows, fmt, title="evaluations", table_columns=ALL_COLUMNS)
+
+
+def _unmatched(quotes: Quotes, symbols: set[str], strict: bool) -> None:
+    """Symbols of the price file with no open position: named on stderr; with --strict, exit 7."""
+    lines = sorted((line, symbol) for symbol, line in quotes.lines.items() if symbol not in symbols)
+    details = [problem(quotes.source, line, f"no open position for {symbol}") for line, symbol in lines]
+    if strict and details:
+        raise BadInputData(f"{len(details)} symbol(s) of {quotes.source} match no open position (--strict); nothing was evaluated.",
+                           details=details)
+    for line in details:
+        render.warning(f"{line}; its price is not used")
 
 
 def register(app: typer.Typer) -> None:

@@ -61,6 +61,13 @@ class Input:
             _read_header(table)
         return table
 
+    def count_lines(self) -> int:
+        """How many lines the input has (for a progress bar); the stream is left at its start."""
+        self.stream.seek(0)
+        count = sum(chunk.count(b"\n") for chunk in iter(lambda: self.stream.read(1 << 20), b""))
+        self.stream.seek(0)
+        return count
+
 
 @contextmanager
 def open_input(path: str, *, max_line: int = MAX_LINE) -> Iterator[Input]:

@@ -96,6 +96,11 @@ def _open_positions(session: Session) -> list[Position]:
     return list(session.exec(query).all())
 
 
+def open_symbols(session: Session) -> set[str]:
+    """The symbols of every open position (for the price file's symbols that match none)."""
+    return {position.symbol for position in _open_positions(session)}
+
+
 def evaluate_all(session: Session, *, prices: dict[str, Decimal], place: bool = False, fill: bool = False) -> list[dict[str, Any]]:
     """Every open position whose symbol has a price; the others are listed as HOLD "no price".
 
