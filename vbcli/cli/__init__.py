@@ -27,7 +27,8 @@ class VbGroup(TyperGroup):
             common.out.to_stderr(error.ctx.get_help() if error.ctx else "")
             code = ExitCode.USAGE
         except UsageError as error:
-            negative = common.negative_argument(error, list(args[0]) if args and args[0] is not None else sys.argv[1:])
+            argv = kwargs.get("args", args[0] if args else None)
+            negative = common.negative_argument(error, list(argv) if argv is not None else sys.argv[1:])
             if negative:
                 print(f"vb: {common.out.visible(negative)}", file=sys.stderr)
                 code = 2
