@@ -84,9 +84,9 @@ def _register() -> None:
     app.add_typer(trades.app, name="trades")
     app.add_typer(events.app, name="events")
     app.add_typer(db.app, name="db")
-    from vbcli.cli import completion, dividends, evaluate, io, simulate
+    from vbcli.cli import completion, dividends, evaluate, io, optimize, serve, simulate
 
-    for module in (evaluate, dividends, simulate, io, completion):
+    for module in (evaluate, dividends, simulate, optimize, io, completion, serve):
         module.register(app)
 
 _register()
