@@ -217,4 +217,4 @@ def test_csv_writer_and_reader_round_trip_any_text(tmp_path_factory, text):
     with open(path, "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows([["note"], [csv_cell(text)], ["x"]])
     got = [row["note"] for _, row in rows(str(path), NOTE)]
-    assert got[:-1] == ([text] if text.strip() else [])  # a blank row is skipped, as every blank row
+    assert got[:-1] == ([text] if csv_cell(text).strip() else [])  # a blank row is skipped, as every blank row
