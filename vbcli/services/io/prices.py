@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from vbcli.domain.numbers import ZERO
+from vbcli.domain.numbers import ZERO, parse_decimal
 from vbcli.domain.simulate import Bar
 from vbcli.errors import BadInputData, UsageError, problem
 from vbcli.services.io.reader import open_table
@@ -95,7 +95,7 @@ def read_symbol_prices(path: str, mapping: Mapping[str, str] | None = None) -> Q
 
 
 def parse_bars(rows: Iterable[tuple[int, dict[str, str]]], source: str) -> list[Bar]:
-    """The reader's rows of schemas.BARS (date and price or close, optional dividend), oldest first."""
+    """The reader's rows of schemas.BARS (date and price or close, optional dividend and split NEW:OLD), oldest first."""
     line = 1
     bars: list[Bar] = []
     problems: list[str] = []
@@ -104,14 +104,15 @@ def parse_bars(rows: Iterable[tuple[int, dict[str, str]]], source: str) -> list[
         day, trouble = _date(row["date"])
         price, price_trouble = _number(row["price"], "price")
         dividend, dividend_trouble = _dividend(row["dividend"])
-        problems.extend(problem(source, line, t) for t in (trouble, price_trouble, dividend_trouble) if t)
+        split, split_trouble = _split(row["split"])
+        problems.extend(problem(source, line, t) for t in (trouble, price_trouble, dividend_trouble, split_trouble) if t)
         if day is not None and last is not None and day <= last[0]:
             order = "repeats" if day == last[0] else "comes before"
             problems.append(problem(source, line, f"date {day.isoformat()} {order} the date on line {last[1]}; rows must be oldest first, one per date"))
         if day is not None and (last is None or day > last[0]):
             last = (day, line)
-        if day is not None and price is not None and dividend is not None:
-            bars.append(Bar(day, price, dividend))
+        if day is not None and price is not None and dividend is not None and split_trouble is None:
+            bars.append(Bar(day, price, dividend, split))
     if not problems and not bars:
         problems.append(problem(source, line + 1, "no price rows after the header"))
     _raise_problems(problems, source)
@@ -143,3 +144,17 @@ def _dividend(text: str) -> tuple[Decimal | None, str | None]:
     except UsageError as error:
         return None, error.message.rstrip(".")
     return value, None
+
+
+def _split(text: str) -> tuple[tuple[Decimal, Decimal] | None, str | None]:
+    """An optional `split` cell, NEW:OLD (4:1, 1:10), applied at the start of its bar."""
+    if not text:
+        return None, None
+    new, sep, old = text.partition(":")
+    try:
+        ratio = (parse_decimal(new, what="split NEW"), parse_decimal(old, what="split OLD")) if sep else None
+    except UsageError:
+        ratio = None
+    if ratio is None or ratio[0] <= 0 or ratio[1] <= 0:
+        return None, f"split {text[:20]!r} is not NEW:OLD such as 4:1 or 1:10"
+    return ratio, None
