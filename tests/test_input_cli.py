@@ -24,7 +24,7 @@ def vb(sqlite_url):
 
 @pytest.fixture
 def aapl(vb):
-    ok(vb("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150"))
+    ok(vb("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150", "--at", "2025-01-01"))
     return vb
 
 
@@ -120,7 +120,7 @@ def test_export_import_round_trip_of_keys_and_symbols(tmp_path_factory, key, sym
     home = tmp_path_factory.mktemp("rt")
     first, second = make_cli_runner(f"sqlite:///{home}/a.sqlite"), make_cli_runner(f"sqlite:///{home}/b.sqlite")
     for vb in (first, second):
-        ok(vb("positions", "add", symbol, "--qty", "0", "--cash", "1000"))
+        ok(vb("positions", "add", symbol, "--qty", "0", "--cash", "1000", "--at", "2025-01-01"))
     ok(first("trades", "add", symbol, "buy", "1", "--price", "1", "--key", key, "--at", "2026-01-02T00:00:00Z"))
     exported = ok(first("export", "trades", "--format", form)).stdout
     path = home / f"t.{form}"
