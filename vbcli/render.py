@@ -176,3 +176,13 @@ def _record_table(row: Row, out: TextIO) -> None:
     for key, value in row.items():
         table.add_row(Text(key), Text(visible(cell_text(value))))
     _console(out).print(table)
+
+
+def warning(message: str) -> None:
+    """A warning on stderr (the command goes on)."""
+    print(f"vb: warning: {message}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    """One `vb:` line on stderr: what happened besides the result (dry run, replay, a path)."""
+    print(f"vb: {message}", file=sys.stderr)

@@ -133,7 +133,7 @@ def handle_errors(func: F) -> F:
 
 def interrupted_message(what: str = "Interrupted") -> str:
     """What an interrupt left behind: nothing, or (if it came after a commit) the whole change."""
-    engine = sys.modules.get("vbcli.store.engine")  # never imported just to answer this
+    engine = sys.modules.get("vbcli.store.transaction")  # never imported just to answer this
     if engine is not None and getattr(engine, "committed_writes", 0):
         return f"{what} after the change was saved; run the same command with the same --key to see its result."
     return f"{what}; nothing was written."
@@ -154,11 +154,11 @@ def _silence_broken_pipe() -> None:
         pass
 
 
-def open_ledger(create: bool | None = None) -> Ledger:
+def open_ledger(create: bool | None = None, upgrade: bool | None = None) -> Ledger:
     from vbcli.config import resolve_location
     from vbcli.store.ledger import open_ledger as _open
 
-    return _open(resolve_location(State.db), create=create)
+    return _open(resolve_location(State.db), create=create, upgrade=upgrade, warn=out.warning)
 
 
 def read(work: Callable[[Session], Any]) -> Any:

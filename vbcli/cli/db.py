@@ -51,11 +51,10 @@ def upgrade() -> None:
 
     Example: APP_AUTO_CREATE=false vb db upgrade
     """
-    from vbcli.config import resolve_location
-    from vbcli.store.ledger import open_ledger
+    from vbcli.cli.common import open_ledger
     from vbcli.store.tables import SCHEMA_REVISION
 
-    ledger = open_ledger(resolve_location(State.db), create=True, upgrade=True)
+    ledger = open_ledger(create=True, upgrade=True)
     ledger.close()
     print(f"vb: the ledger {ledger.location.display} is at schema revision {SCHEMA_REVISION}.", file=__import__("sys").stderr)
 

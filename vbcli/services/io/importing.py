@@ -8,12 +8,9 @@ built as plain rows and inserted with one executemany per table, a chunk at a ti
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
-import io
 import json
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,28 +24,16 @@ from vbcli.domain.accounting import Holdings, apply_fill, default_commission
 from vbcli.domain.ids import new_ids
 from vbcli.domain.numbers import fmt, parse_decimal, parse_positive, round_avg_cost
 from vbcli.domain.timeparse import parse_time, rfc3339, utcnow
-from vbcli.errors import BadInputData, Conflict, NotFound, UsageError, VbError, problem
+from vbcli.errors import BadInputData, Conflict, UsageError, VbError, problem
 from vbcli.services.io.bulk import EventChain, TableWriter, dumps
-from vbcli.store.tables import Event, IdempotencyKey, Order, Portfolio, Position, Trade
+from vbcli.services.io.files import read_source  # noqa: F401  (the CLI reads import files through here)
+from vbcli.services.io.records import records
+from vbcli.services.shared.refs import currency_of, open_position
+from vbcli.store.tables import Event, IdempotencyKey, Order, Position, Trade
 
 INPUT_FORMATS = ("csv", "json", "ndjson")
 Progress = Callable[[int], None]
-_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 CHUNK = 5000  # fills checked, applied and inserted together: memory stays flat however long the file
-
-
-def read_source(path: str) -> tuple[str, str]:
-    """(display name, text) of a file, or of stdin for `-`."""
-    if path == "-":
-        return "<stdin>", sys.stdin.read()
-    try:
-        return path, Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"No file {path}.") from None
-    except UnicodeDecodeError as exc:
-        raise BadInputData(f"{path} is not UTF-8 text.", details=[problem(path, 1, f"not UTF-8 ({exc.reason})")]) from None
-    except OSError as exc:
-        raise NotFound(f"Cannot read {path}: {exc.strerror}.") from None
 
 
 def input_format(path: str, chosen: str | None) -> str:
@@ -60,76 +45,6 @@ def input_format(path: str, chosen: str | None) -> str:
         return fmt_
     suffix = Path(path).suffix.lower().lstrip(".")
     return {"json": "json", "ndjson": "ndjson", "jsonl": "ndjson"}.get(suffix, "csv")
-
-
-# ---- records: (line, {column: text}) from csv, json or ndjson --------------------------------
-
-def _text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text[1:] if text.startswith(_NEUTRALISED) else text  # undo the CSV formula guard
-
-
-def records(text: str, format: str, source: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with their line numbers; a malformed document raises BadInputData."""
-    if format == "csv":
-        yield from _csv_records(text)
-    elif format == "ndjson":
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                yield number, _object(line, 0, number, source)[0]
-    else:
-        yield from _json_array(text, source)
-
-
-def _csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """csv.DictReader's rows and line numbers (blank rows skipped, short rows padded), made cheaper."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        return
-    keys = [name.strip().lower() for name in header]
-    width = len(keys)
-    for row in reader:
-        line = reader.line_num  # DictReader reports the line where the row's read began
-        while row == []:
-            row = next(reader, None)  # type: ignore[arg-type]
-            if row is None:
-                return
-        cells = {key: _text(value).strip() for key, value in zip(keys, row)}
-        for key in keys[len(row):width]:
-            cells[key] = ""
-        yield line, cells
-
-
-def _object(text: str, pos: int, line: int, source: str) -> tuple[dict[str, str], int]:
-    decoder = json.JSONDecoder(parse_float=str, parse_int=str)
-    try:
-        value, end = decoder.raw_decode(text, pos)
-    except json.JSONDecodeError as exc:
-        raise BadInputData(f"{source} is not valid JSON.", details=[problem(source, line, exc.msg)]) from None
-    if not isinstance(value, dict):
-        raise BadInputData(f"{source} holds something other than objects.", details=[problem(source, line, "expected an object")])
-    return {str(k).strip().lower(): _text(v).strip() for k, v in value.items()}, end
-
-
-def _json_array(text: str, source: str) -> Iterator[tuple[int, dict[str, str]]]:
-    pos, line, counted = 0, 1, 0
-
-    def skip(pos: int, chars: str) -> int:
-        while pos < len(text) and text[pos] in chars:
-            pos += 1
-        return pos
-
-    pos = skip(pos, " \t\r\n")
-    if not text.startswith("[", pos):
-        raise BadInputData(f"{source} is not a JSON array.", details=[problem(source, 1, "expected [ at the start")])
-    pos = skip(pos + 1, " \t\r\n")
-    while pos < len(text) and text[pos] != "]":
-        line += text.count("\n", counted, pos)
-        counted = pos
-        row, pos = _object(text, pos, line, source)
-        yield line, row
-        pos = skip(pos, " \t\r\n,")
 
 
 # ---- trades -----------------------------------------------------------------------------------
@@ -295,9 +210,7 @@ class _Resolver:
     def __call__(self, ref: str) -> Position:
         if ref not in self.cache:
             try:
-                from vbcli.services.ledger.positions import for_write
-
-                self.cache[ref] = for_write(self.session, ref)
+                self.cache[ref] = open_position(self.session, ref)
             except VbError as error:
                 self.cache[ref] = error
         found = self.cache[ref]
@@ -307,8 +220,7 @@ class _Resolver:
 
     def currency(self, position: Position) -> str:
         if position.portfolio_id not in self.currencies:
-            owner = self.session.get(Portfolio, position.portfolio_id)
-            self.currencies[position.portfolio_id] = owner.currency if owner else "USD"
+            self.currencies[position.portfolio_id] = currency_of(self.session, position)
         return self.currencies[position.portfolio_id]
 
 

@@ -14,9 +14,9 @@ from sqlmodel import Session, select
 from vbcli.domain.numbers import fmt
 from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, Evaluation, evaluate
 from vbcli.domain.timeparse import utcnow
+from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger.orders import create_order, order_context
-from vbcli.services.ledger.positions import for_write
 from vbcli.services.ledger.trades import execute
 from vbcli.services.shared import views
 from vbcli.services.shared.views import guardrails_of, policy_of, state_of
@@ -52,12 +52,12 @@ def _decide(session: Session, position: Position, price: Decimal) -> dict[str, A
 
 def evaluate_one(session: Session, *, ref: str, price: Decimal) -> dict[str, Any]:
     """What the rule proposes for one open position at `price` (writes nothing)."""
-    return _decide(session, for_write(session, ref), price)
+    return _decide(session, refs.open_position(session, ref), price)
 
 
 def place_one(session: Session, *, ref: str, price: Decimal, fill: bool = False, key: str | None = None) -> dict[str, Any]:
     """Evaluate, then act on it: place (and fill) the order, or reset the anchor; log the evaluation."""
-    return _act(session, for_write(session, ref), price, fill=fill, key=key)
+    return _act(session, refs.open_position(session, ref), price, fill=fill, key=key)
 
 
 def _act(session: Session, position: Position, price: Decimal, *, fill: bool, key: str | None) -> dict[str, Any]:
