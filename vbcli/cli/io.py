@@ -127,11 +127,10 @@ def import_all(file: FileArg, dry_run: DryRunOpt = False) -> None:
 
     Example: vb --db postgresql://vb@db/ledger import all ledger-backup.json
     """
-    from vbcli.services.upkeep import backup
-    from vbcli.services.io import importing
+    from vbcli.services.io import importing, restore
 
     source, text = importing.read_source(file)
-    result = write("import.all", {"file": source}, None, dry_run, lambda s: backup.import_all(s, source=source, text=text))
+    result = write("import.all", {"file": source}, None, dry_run, lambda s: restore.import_all(s, source=source, text=text))
     show({**result, "dry_run": dry_run}, output_format(None, False))
 
 
