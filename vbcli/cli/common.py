@@ -129,14 +129,19 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(0) from None
         except OSError as error:
             if error.errno not in DISK_ERRNOS:
-                raise
+                _internal_error(error)
+            _silence_broken_pipe()  # drop what is still buffered, or Python reports it again at exit
             fail(f"Cannot write the output: {error.strerror}; it is incomplete.", 6)
         except Exception as error:  # a bug: one line and a hint
-            if os.environ.get("VB_DEBUG") == "1":
-                traceback.print_exc()
-            fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", 1)
+            _internal_error(error)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal_error(error: BaseException) -> None:
+    if os.environ.get("VB_DEBUG") == "1":
+        traceback.print_exception(error)
+    fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", 1)
 
 
 def interrupted_message(what: str = "Interrupted") -> str:
