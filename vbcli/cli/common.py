@@ -20,7 +20,7 @@ import typer
 from vbcli import render as out
 from vbcli.domain import numbers
 from vbcli.domain.timeparse import parse_time
-from vbcli.errors import UsageError, VbError
+from vbcli.errors import ExitCode, UsageError, VbError
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -123,15 +123,15 @@ def handle_errors(func: F) -> F:
                 traceback.print_exc()
             fail(error.message, error.exit_code, error.details)
         except KeyboardInterrupt:
-            fail(interrupted_message(), 130)
+            fail(interrupted_message(), ExitCode.INTERRUPTED)
         except BrokenPipeError:
             _silence_broken_pipe()
-            raise typer.Exit(0) from None
+            raise typer.Exit(ExitCode.OK) from None
         except OSError as error:
             if error.errno not in DISK_ERRNOS:
                 _internal_error(error)
             _silence_broken_pipe()  # drop what is still buffered, or Python reports it again at exit
-            fail(f"Cannot write the output: {error.strerror}; it is incomplete.", 6)
+            fail(f"Cannot write the output: {error.strerror}; it is incomplete.", ExitCode.DATABASE_UNAVAILABLE)
         except Exception as error:  # a bug: one line and a hint
             _internal_error(error)
 
@@ -141,7 +141,7 @@ def handle_errors(func: F) -> F:
 def _internal_error(error: BaseException) -> None:
     if os.environ.get("VB_DEBUG") == "1":
         traceback.print_exception(error)
-    fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", 1)
+    fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", ExitCode.INTERNAL)
 
 
 def interrupted_message(what: str = "Interrupted") -> str:
@@ -153,9 +153,7 @@ def interrupted_message(what: str = "Interrupted") -> str:
 
 
 def fail(message: str, code: int, details: Iterable[str] = ()) -> None:
-    for line in details:
-        print(out.visible(line), file=sys.stderr)
-    print(f"vb: {out.visible(message)}", file=sys.stderr)
+    out.error(message, details)
     raise typer.Exit(code)
 
 
@@ -197,9 +195,9 @@ def write(command: str, request: dict[str, Any], key: str | None, dry_run: bool,
 
     faults.point("after_commit")
     if outcome.dry_run:
-        print("vb: dry run: nothing was written.", file=sys.stderr)
+        out.note("dry run: nothing was written.")
     elif outcome.replayed:
-        print(f"vb: key {key!r} was already used for this request; nothing new was written.", file=sys.stderr)
+        out.note(f"key {key!r} was already used for this request; nothing new was written.")
     return outcome.result
 
 

@@ -24,7 +24,7 @@ def path() -> None:
     location = resolve_location(State.db)
     if location.typed_password:
         out.warning(TYPED_PASSWORD_WARNING)
-    print(location.display)
+    out.line(location.display)
 
 
 @app.command("info")
@@ -59,7 +59,7 @@ def upgrade() -> None:
 
     ledger = open_ledger(create=True, upgrade=True)
     ledger.close()
-    print(f"vb: the ledger {ledger.location.display} is at schema revision {SCHEMA_REVISION}.", file=__import__("sys").stderr)
+    out.note(f"the ledger {ledger.location.display} is at schema revision {SCHEMA_REVISION}.")
 
 
 @app.command("backup")
@@ -77,7 +77,7 @@ def backup(
     from vbcli.services.upkeep import backup as backups
 
     result = backups.backup(resolve_location(State.db), dest)
-    print(result["path"])
+    out.line(result["path"])
 
 
 @app.command("check")
@@ -96,11 +96,9 @@ def check(format: FormatOpt = None, as_json: JsonOpt = False) -> None:
     fmt = output_format(format, as_json) if (format or as_json) else "lines"
     result = read(dbcheck.check)
     if fmt == "lines":
-        for line in result["problems"]:
-            print(out.visible(line))
-        if result["ok"]:
-            checked = result["checked"]
-            print(f"ok: {checked['positions']} positions, {checked['fills']} fills, {checked['events']} events checked")
+        checked = result["checked"]
+        summary = f"ok: {checked['positions']} positions, {checked['fills']} fills, {checked['events']} events checked"
+        out.check_lines(result["problems"], summary if result["ok"] else None)
     else:
         show(result, fmt)
     if not result["ok"]:

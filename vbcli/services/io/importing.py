@@ -23,9 +23,13 @@ from sqlmodel import Session, select
 from vbcli.domain.accounting import Holdings, apply_fill, default_commission
 from vbcli.domain.ids import new_ids
 from vbcli.domain.numbers import fmt, parse_decimal, parse_positive, round_avg_cost
-from vbcli.domain.timeparse import parse_time, rfc3339, utcnow
+from vbcli.domain.timeparse import parse_time, utcnow
 from vbcli.errors import BadInputData, Conflict, UsageError, VbError, problem
-from vbcli.services.io.bulk import EventChain, TableWriter, dumps
+from vbcli.domain.jsonvalue import json_value
+from vbcli.services.io.bulk import EventChain, TableWriter
+from vbcli.services.shared.audit import dumps
+from vbcli.services.shared.builders import fill_events, order_placed, order_row, trade_row
+from vbcli.services.shared.views import trade_view
 from vbcli.services.io.files import read_source  # noqa: F401  (the CLI reads import files through here)
 from vbcli.services.io.records import records
 from vbcli.services.shared.refs import currency_of, open_position
@@ -97,8 +101,9 @@ def _same(trade: Trade, position_id: str, fill: Fill) -> bool:
             and (fill.at is None or trade.executed_at == fill.at))
 
 
-def _json(value: Decimal | None) -> str | None:
-    return None if value is None else fmt(value)
+def _stored(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with its decimals as fmt() text, the storage form bulk.TableWriter takes."""
+    return {name: fmt(value) if isinstance(value, Decimal) else value for name, value in row.items()}
 
 
 class _Batch:
@@ -138,6 +143,7 @@ class _Batch:
             trades.append(trade)
             self._events(events, position, fill, view, result.holdings, anchor, now)
             if fill.key:
+                view = json_value(view)
                 keys.append({"key": fill.key, "command": "import.trades", "created_at": now,
                              "request_hash": hashlib.sha256(dumps({"command": "import.trades", "request": view}).encode("utf-8")).hexdigest(),
                              "result": json.dumps(view, ensure_ascii=False)})
@@ -150,33 +156,21 @@ class _Batch:
     @staticmethod
     def _rows(position: Position, fill: Fill, commission: Decimal, result: Any, anchor: Decimal | None, order_id: str,
               trade_id: str, now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """The order and trade rows (decimals as fmt() text, see bulk.TableWriter) and the trade's JSON view."""
-        qty, price, at = fmt(fill.qty), fmt(fill.price), fill.at or now
-        order = {"id": order_id, "position_id": position.id, "side": fill.side, "qty": qty, "limit_price": None,
-                 "status": "filled", "filled_qty": qty, "avg_fill_price": fmt(round_avg_cost(result.notional / fill.qty)),
-                 "commission_rate": fmt(position.commission_rate), "key": fill.key, "note": "", "forced": False, "source": "import",
-                 "created_at": now, "updated_at": now}
-        # trade_view of the row, JSON-ready (what audit.to_json_value would make of it).
-        view = {"id": trade_id, "order_id": order_id, "position_id": position.id, "symbol": position.symbol, "side": fill.side,
-                "qty": qty, "price": price, "commission": fmt(commission), "executed_at": rfc3339(at),
-                "notional": fmt(result.notional), "realized_pnl": fmt(result.realized_pnl), "anchor_before": _json(anchor),
-                "status": "executed", "key": fill.key}
-        trade = {**view, "executed_at": at, "void_reason": "", "voided_at": None, "created_at": now}
-        return order, trade, view
+        """The order and trade rows in storage form (decimals as fmt() text, see bulk.TableWriter) and the trade's view."""
+        order = order_row(order_id=order_id, position_id=position.id, side=fill.side, qty=fill.qty, limit=None,
+                          commission_rate=position.commission_rate, key=fill.key, note="", forced=False, source="import", now=now,
+                          status="filled", filled_qty=fill.qty, avg_fill_price=round_avg_cost(result.notional / fill.qty))
+        trade = trade_row(trade_id=trade_id, order_id=order_id, position_id=position.id, symbol=position.symbol, side=fill.side,
+                          qty=fill.qty, price=fill.price, commission=commission, notional=result.notional,
+                          realized_pnl=result.realized_pnl, anchor_before=anchor, executed_at=fill.at or now, key=fill.key, now=now)
+        return _stored(order), _stored(trade), trade_view(trade)
 
     @staticmethod
     def _events(events: list[dict[str, Any]], position: Position, fill: Fill, view: dict[str, Any], after: Holdings,
                 anchor_before: Decimal | None, now: datetime) -> None:
-        side, qty, symbol, price, order_id = fill.side, view["qty"], position.symbol, view["price"], view["order_id"]
-        ids = {"position_id": position.id, "order_id": order_id}
-        events += [
-            {"type": "order_placed", "message": f"{side} {qty} {symbol}", **ids, "ts": now,
-             "data": {"side": side, "qty": qty, "limit": None, "source": "import"}},
-            {"type": "order_filled", "message": f"{side} {qty} {symbol} at {price}", **ids, "trade_id": view["id"], "ts": now,
-             "data": {"trade": view, "qty_after": fmt(after.qty), "cash_after": fmt(after.cash)}},
-            {"type": "anchor_updated", "message": f"{symbol} anchor {fmt(anchor_before)} → {price}", "position_id": position.id,
-             "trade_id": view["id"], "ts": now, "data": {"old": _json(anchor_before), "new": price, "cause": "fill"}},
-        ]
+        events.append(order_placed(symbol=position.symbol, position_id=position.id, order_id=view["order_id"], side=fill.side,
+                                   qty=fill.qty, limit=None, source="import", ts=now))
+        events += fill_events(symbol=position.symbol, trade=view, qty_after=after.qty, cash_after=after.cash, ts=now)
 
     def finish(self, session: Session, now: datetime) -> None:
         """Write the holdings to the positions and advance the ledger head."""

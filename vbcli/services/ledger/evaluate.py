@@ -20,7 +20,7 @@ from vbcli.services.ledger.orders import create_order, order_context
 from vbcli.services.ledger.trades import execute
 from vbcli.services.shared import views
 from vbcli.services.shared.views import guardrails_of, policy_of, state_of
-from vbcli.store.tables import Order, Portfolio, Position
+from vbcli.store.tables import Portfolio, Position
 
 # SPEC §7 evaluation keys first, then the rest of the working.
 SPEC_KEYS = (
@@ -64,16 +64,15 @@ def _act(session: Session, position: Position, price: Decimal, *, fill: bool, ke
     view = _decide(session, position, price)
     order_view = trade_view = None
     if view["action"] in (BUY, SELL):
-        order_view = create_order(session, position=position, side=view["side"], qty=view["qty"], limit=None,
-                                  note=f"vb evaluate at {fmt(price)}", key=key, source="evaluate")
+        order = create_order(session, position=position, side=view["side"], qty=view["qty"], limit=None,
+                             note=f"vb evaluate at {fmt(price)}", key=key, source="evaluate")
+        order_view = views.order_view(order, position.symbol)
     record_event(session, "evaluation", f"{position.symbol} at {fmt(price)}: {view['action']} {fmt(view['qty'])}",
                  position_id=position.id, order_id=order_view["id"] if order_view else None,
                  data={key_: value for key_, value in view.items() if key_ not in ("portfolio",)})
     if view["action"] == ANCHOR_RESET:
         _reset_anchor(session, position, price)
     if order_view is not None and fill:
-        order = session.get(Order, order_view["id"])
-        assert order is not None
         trade_view = execute(session, order=order, position=position, qty=order.qty, price=price, commission=None, at=None, key=key)
         order_view = views.order_view(order, position.symbol)
     view["order"] = order_view

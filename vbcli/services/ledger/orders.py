@@ -16,6 +16,7 @@ from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
+from vbcli.services.shared.builders import order_placed, order_row
 from vbcli.services.shared.views import guardrails_of, order_view, policy_of, state_of
 from vbcli.store.tables import Order, Position
 
@@ -73,8 +74,9 @@ def place(
         record_event(session, "order_rejected", f"{side} {fmt(qty)} {position.symbol} refused: {refusal}",
                      position_id=position.id, data={"side": side, "qty": qty, "limit": limit, "reason": refusal})
         raise Refused(f"Order refused: {refusal.rstrip('.')}; use --force to override.", commit=True)
-    return create_order(session, position=position, side=side, qty=qty, limit=limit, note=note, key=key,
-                        source="place", forced=bool(refusal and force), overridden=refusal)
+    order = create_order(session, position=position, side=side, qty=qty, limit=limit, note=note, key=key,
+                         source="place", forced=bool(refusal and force), overridden=refusal)
+    return order_view(order, position.symbol)
 
 
 def _refusal(position: Position, side: str, qty: Decimal, price: Decimal | None, context: OrderContext) -> str | None:
@@ -99,30 +101,16 @@ def create_order(
     forced: bool = False,
     overridden: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Order:
+    """A new open order and its order_placed event; the row, for the caller to fill or show."""
     now = now or utcnow()
-    order = Order(
-        id=new_id("order"),
-        position_id=position.id,
-        side=side,
-        qty=qty,
-        limit_price=limit,
-        commission_rate=position.commission_rate,
-        key=key,
-        note=note,
-        forced=forced,
-        source=source,
-        created_at=now,
-        updated_at=now,
-    )
+    order = Order(**order_row(order_id=new_id("order"), position_id=position.id, side=side, qty=qty, limit=limit,
+                              commission_rate=position.commission_rate, key=key, note=note, forced=forced, source=source, now=now))
     session.add(order)
     session.flush()
-    data: dict[str, Any] = {"side": side, "qty": qty, "limit": limit, "source": source}
-    if forced:
-        data.update(forced=True, overridden=overridden)
-    record_event(session, "order_placed", f"{side} {fmt(qty)} {position.symbol}" + (" (forced)" if forced else ""),
-                 position_id=position.id, order_id=order.id, data=data, ts=now)
-    return order_view(order, position.symbol)
+    record_event(session, **order_placed(symbol=position.symbol, position_id=position.id, order_id=order.id, side=side, qty=qty,
+                                         limit=limit, source=source, forced=forced, overridden=overridden, ts=now))
+    return order
 
 
 def cancel(session: Session, *, ref: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
+from vbcli.services.shared.builders import fill_events, trade_row
 from vbcli.services.ledger.orders import create_order
 from vbcli.services.shared.views import trade_view
 from vbcli.store.tables import Order, Position, Trade
@@ -77,22 +78,9 @@ def execute(
         commission = default_commission(qty * price, order.commission_rate, refs.currency_of(session, position))
     result = apply_fill(_holdings(position), order.side, qty, price, commission, position.symbol)
     anchor_before = position.anchor
-    trade = Trade(
-        id=new_id("trade"),
-        order_id=order.id,
-        position_id=position.id,
-        symbol=position.symbol,
-        side=order.side,
-        qty=qty,
-        price=price,
-        commission=commission,
-        notional=result.notional,
-        realized_pnl=result.realized_pnl,
-        anchor_before=anchor_before,
-        executed_at=at or now,
-        key=key,
-        created_at=now,
-    )
+    trade = Trade(**trade_row(trade_id=new_id("trade"), order_id=order.id, position_id=position.id, symbol=position.symbol,
+                              side=order.side, qty=qty, price=price, commission=commission, notional=result.notional,
+                              realized_pnl=result.realized_pnl, anchor_before=anchor_before, executed_at=at or now, key=key, now=now))
     session.add(trade)
     session.flush()
     faults.point("after_trade_row")
@@ -109,11 +97,8 @@ def execute(
     session.flush()
     faults.point("after_position_update")
     view = trade_view(trade)
-    record_event(session, "order_filled", f"{order.side} {fmt(qty)} {position.symbol} at {fmt(price)}",
-                 position_id=position.id, order_id=order.id, trade_id=trade.id,
-                 data={"trade": view, "qty_after": position.qty, "cash_after": position.cash})
-    record_event(session, "anchor_updated", f"{position.symbol} anchor {fmt(anchor_before)} → {fmt(price)}",
-                 position_id=position.id, trade_id=trade.id, data={"old": anchor_before, "new": price, "cause": "fill"})
+    for spec in fill_events(symbol=position.symbol, trade=view, qty_after=position.qty, cash_after=position.cash):
+        record_event(session, **spec)
     return view
 
 
@@ -131,9 +116,7 @@ def add(
 ) -> dict[str, Any]:
     """Record a fill that already happened: its order and trade in one step (no guardrails)."""
     position = refs.open_position(session, ref)
-    order_view = create_order(session, position=position, side=side, qty=qty, limit=None, note="", key=key, source=source)
-    order = session.get(Order, order_view["id"])
-    assert order is not None
+    order = create_order(session, position=position, side=side, qty=qty, limit=None, note="", key=key, source=source)
     return execute(session, order=order, position=position, qty=qty, price=price, commission=commission, at=at, key=key)
 
 
