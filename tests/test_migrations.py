@@ -212,8 +212,9 @@ def test_a_postgresql_database_with_other_tables_is_refused_untouched(pg_url):
 
 def test_auto_create_false_asks_for_db_upgrade(tmp_path):
     path = tmp_path / "new" / "ledger.sqlite"
+    path.parent.mkdir()  # an explicit ledger's directory is never created (SPEC §8.0)
     vb = make_cli_runner(str(path))
-    result = vb("portfolios", "list", env={"APP_AUTO_CREATE": "false"})
+    result = vb("portfolios", "add", "x", env={"APP_AUTO_CREATE": "false"})
     one_line_error(result, 6, "run `vb db upgrade`")
     assert not path.exists()
     upgraded = vb("db", "upgrade", env={"APP_AUTO_CREATE": "false"})

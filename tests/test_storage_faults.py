@@ -128,7 +128,7 @@ def test_out_refuses_the_files_sqlite_keeps_beside_the_ledger(small, side: str) 
     for args in (("export", "trades", "--out", str(target)), ("db", "backup", str(target))):
         result = cli(*args)
         assert result.exit_code == 4, result.stderr
-        assert result.stderr == f"vb: {target} is the ledger itself or a file SQLite keeps beside it; choose another file for the export.\n"
+        assert result.stderr == f"vb: {target} is a file SQLite keeps beside the ledger; choose another file for the export.\n"
     assert not target.exists() or side != "-journal"
 
 

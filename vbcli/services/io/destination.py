@@ -43,8 +43,10 @@ def check_target(target: Path, ledger_path: Path | None) -> Path:
     if ledger_path is not None:
         ledger = ledger_path.resolve()
         same = target.exists() and ledger.exists() and os.path.samefile(target, ledger)
-        if same or resolved in (ledger, *(ledger.with_name(ledger.name + side) for side in SQLITE_SIDE_FILES)):
-            raise Conflict(f"{target} is the ledger itself or a file SQLite keeps beside it; choose another file for the export.")
+        if same or resolved == ledger:
+            raise Conflict(f"{target} is the ledger itself; choose another file for the export.")
+        if resolved in (ledger.with_name(ledger.name + side) for side in SQLITE_SIDE_FILES):
+            raise Conflict(f"{target} is a file SQLite keeps beside the ledger; choose another file for the export.")
     return resolved
 
 
