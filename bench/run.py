@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from build_ledger import build  # noqa: E402
 from pg_check import pg_check_bench  # noqa: E402
+from serve import serve_bench  # noqa: E402  (skips itself without the serve extra)
 
 BIN = Path(sys.executable).parent
 VB = str(BIN / "vb")
@@ -194,7 +195,14 @@ def run_all(report: Report, sizes: list[int], repeats: int, work: Path, env: dic
         db.unlink()
     simulate_bench(report, work, env, sqlmodel_base)
     pg_check_bench(report, work, env)
+    from optimize import optimize_bench  # bench/optimize.py: vb optimize and the engine
+
+    optimize_bench(report, work, env)
     script_loop_bench(report, work, env, loop)
+    serve_bench(report, work, env)
+    from timeline import run as timeline_bench  # bench/timeline.py: back-dated fills and shuffled imports (issue 10)
+
+    timeline_bench(report, [1_000, 10_000, 100_000] if 1_000_000 in sizes else [1_000, 10_000], work, env)
 
 
 def run_size(report: Report, n: int, db: Path, repeats: int, work: Path, env: dict[str, str], base: Timing) -> None:

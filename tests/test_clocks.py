@@ -34,9 +34,9 @@ def creation_order(path: Path) -> list[str]:
 def test_ids_stay_ordered_by_creation_when_the_clock_goes_back(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     cli = make_cli_runner(str(path))
-    assert cli("positions", "add", "AAPL", "--qty", "10", "--cash", "10000", "--anchor", "100").exit_code == 0
+    assert cli("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "10", "--cash", "10000", "--anchor", "100").exit_code == 0
     first = json.loads(cli("trades", "add", "AAPL", "buy", "1", "--price", "100", "--json").stdout)
-    back = vb_at("-1h", path, "trades", "add", "AAPL", "buy", "1", "--price", "100", "--at", "2026-01-02", "--json")
+    back = vb_at("-1h", path, "trades", "add", "AAPL", "buy", "1", "--price", "100", "--json")
     assert back.returncode == 0, back.stderr
     second = json.loads(back.stdout)
     # The trade made second, an hour "earlier" by the clock, still sorts after the first.
