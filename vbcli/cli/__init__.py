@@ -75,7 +75,7 @@ def _register() -> None:
     app.add_typer(trades.app, name="trades")
     app.add_typer(events.app, name="events")
     app.add_typer(db.app, name="db")
-    for optional in ("evaluate", "dividends", "simulate", "io", "completion"):
+    for optional in ("evaluate", "dividends", "simulate", "io", "prices", "report", "completion"):
         try:
             module = __import__(f"vbcli.cli.{optional}", fromlist=["register"])
         except ModuleNotFoundError as error:

@@ -29,7 +29,7 @@ from vbcli.store.tables import APP_MARKER, SCHEMA_REVISION
 T = TypeVar("T")
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-KNOWN_REVISIONS = ("0001",)  # oldest first; the last is SCHEMA_REVISION
+KNOWN_REVISIONS = ("0001", "0003")  # oldest first; the last is SCHEMA_REVISION
 PG_RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock
 QUICK_CHECK_MAX_BYTES = 32 * 1024 * 1024  # larger ledgers get the structural check from `vb db check`
 SQLITE_LOCK_POLL_MS = 200  # one BEGIN IMMEDIATE attempt; Ctrl-C is honoured between attempts

@@ -118,7 +118,8 @@ def write_all(session: Session, sink: Sink) -> None:
     for name, model, order_column in ALL_TABLES:
         table: Table = model.__table__
         write(',\n"%s": [' % name)
-        rows = stream(session, select(table).order_by(ordered(session, table.c[order_column])))
+        ties = [c for c in table.primary_key.columns if c.name != order_column]  # prices: by symbol, then time
+        rows = stream(session, select(table).order_by(ordered(session, table.c[order_column]), *ties))
         for count, row in enumerate(rows):
             item = {column: raw_value(value) for column, value in row._mapping.items()}
             write(("," if count else "") + "\n" + json.dumps(item, ensure_ascii=False, separators=(",", ":")))
