@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from build_ledger import build  # noqa: E402
+from serve import serve_bench  # noqa: E402  (skips itself without the serve extra)
 
 BIN = Path(sys.executable).parent
 VB = str(BIN / "vb")
@@ -193,6 +194,7 @@ def run_all(report: Report, sizes: list[int], repeats: int, work: Path, env: dic
         db.unlink()
     simulate_bench(report, work, env, sqlmodel_base)
     script_loop_bench(report, work, env, loop)
+    serve_bench(report, work, env)
 
 
 def run_size(report: Report, n: int, db: Path, repeats: int, work: Path, env: dict[str, str], base: Timing) -> None:

@@ -11,37 +11,13 @@ from typing import Any
 
 import pytest
 
+from helpers import js, ok, refused, snapshot  # noqa: F401  (shared CLI assertions)
+
 T1_AT = "2026-01-05T15:00:00Z"
 T2_AT = "2026-01-06T15:00:00Z"
 
 
 # ---- helpers ----------------------------------------------------------------------------------
-
-
-def ok(result: Any) -> Any:
-    assert result.exit_code == 0, f"exit {result.exit_code}: {result.stderr}"
-    return result
-
-
-def js(result: Any) -> Any:
-    return json.loads(ok(result).stdout)
-
-
-def refused(result: Any, code: int, *, contains: str = "") -> str:
-    """A clean failure: the code, nothing on stdout, one `vb: …` line on stderr."""
-    assert result.exit_code == code, f"exit {result.exit_code}, wanted {code}: {result.stderr}"
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vb: "), result.stderr
-    assert contains in lines[0]
-    return lines[0]
-
-
-def snapshot(vb: Any) -> Any:
-    """What the ledger holds: row counts and every position and order."""
-    info = js(vb("db", "info", "--json"))
-    counts = {k: info[k] for k in ("portfolios", "positions", "orders", "trades", "events", "dividends")}
-    return counts, js(vb("positions", "list", "--status", "all", "--json")), js(vb("orders", "list", "--json"))
 
 
 def event_types(vb: Any, *args: str) -> list[str]:

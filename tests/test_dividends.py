@@ -8,12 +8,10 @@ from decimal import Decimal as D
 from sqlmodel import select
 
 from vbcli.store.tables import CashFlow
+from helpers import json_out
 
 
-def _json(vb, *args: str):
-    done = vb(*args, "--json")
-    assert done.exit_code == 0, done.stderr
-    return json.loads(done.stdout)
+_json = json_out  # the shared helper, under the name these tests use
 
 
 def _add_position(vb, qty: str = "100") -> dict:

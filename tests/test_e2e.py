@@ -7,7 +7,7 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal as D
 
-from tests.conftest import make_process_runner
+from conftest import make_process_runner
 
 WORKERS = 8
 TRADES_EACH = 25
@@ -60,6 +60,8 @@ def test_concurrent_writers_lose_nothing(db_url, tmp_path):
     opened = vb("positions", "add", "AAPL", "--qty", "1000", "--cash", "100000", "--anchor", "10", "--json")
     assert opened.exit_code == 0, opened.stderr
 
+    failures: list[str] = []
+
     def worker(index: int) -> list[int]:
         codes = []
         for step in range(TRADES_EACH):
@@ -67,12 +69,13 @@ def test_concurrent_writers_lose_nothing(db_url, tmp_path):
             result = vb("trades", "add", "AAPL", side, "1", "--price", "10", "--commission", "0.01",
                         "--key", f"w{index}-{step}")
             codes.append(result.exit_code)
-            assert result.exit_code == 0, result.stderr
+            if result.exit_code:
+                failures.append(result.stderr)
         return codes
 
     with ThreadPoolExecutor(WORKERS) as pool:
         codes = [code for codes in pool.map(worker, range(WORKERS)) for code in codes]
-    assert codes == [0] * (WORKERS * TRADES_EACH)
+    assert codes == [0] * (WORKERS * TRADES_EACH), failures[:3]
 
     # Each worker: 13 buys and 12 sells of 1 share at 10 → +1 share, cash −10; 25 commissions of 0.01.
     # 8 workers: qty 1 000 + 8 = 1 008; cash 100 000 − 80 − 200·0.01 = 99 918.

@@ -12,6 +12,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from helpers import json_out
 
 
 def _add(vb, *extra: str, symbol: str = "AAPL") -> dict:
@@ -20,10 +21,7 @@ def _add(vb, *extra: str, symbol: str = "AAPL") -> dict:
     return json.loads(done.stdout)
 
 
-def _json(vb, *args: str, input: str | None = None):
-    done = vb(*args, "--json", input=input)
-    assert done.exit_code == 0, done.stderr
-    return json.loads(done.stdout)
+_json = json_out  # the shared helper, under the name these tests use
 
 
 def _events(vb, type_: str | None = None) -> list[dict]:

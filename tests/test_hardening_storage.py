@@ -306,8 +306,9 @@ def test_export_out_never_writes_onto_the_ledger(tmp_path: Path) -> None:
         assert result.stderr.startswith("vb: ") and result.stderr.count("\n") == 1
         assert sha256(path) == before
     assert link.is_symlink()
-    # A second name of the same file is replaced by a new file (written aside, renamed): the ledger is not.
+    # A second name of the same file (a hard link) is the ledger too: refused with exit 4, nothing written.
     written = cli("export", "trades", "--format", "csv", "--out", str(hard))
-    assert written.exit_code in (0, 2, 4), written.stderr
+    assert written.exit_code == 4, written.stderr
+    assert written.stderr == f"vb: {hard} is the ledger itself; choose another file for the export.\n"
     assert sha256(path) == before
     assert holdings(cli) == ("105", 5)

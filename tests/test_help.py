@@ -59,6 +59,6 @@ def test_readme_mentions_every_top_level_command():
 
 def test_importing_the_cli_imports_no_database_library():
     code = ("import sys, vbcli.cli; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'sqlmodel', 'alembic', 'psycopg'}))")
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'sqlmodel', 'alembic', 'psycopg', 'fastapi', 'uvicorn'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

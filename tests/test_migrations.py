@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_cli_runner
-from vbcli.store.tables import SCHEMA_REVISION
+from conftest import make_cli_runner
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ledger_rev0001.sqlite"
 TABLES = ("portfolios", "positions", "orders", "trades", "cash_flows", "dividends", "events", "idempotency_keys")
@@ -90,7 +89,9 @@ def test_fixture_is_at_the_first_revision():
         conn.close()
 
 
-def test_rev0001_ledger_opens_and_upgrades_keeping_every_row(tmp_path):
+def test_rev0001_ledger_upgrades_to_head_keeping_every_row(tmp_path):
+    from vbcli.store.tables import SCHEMA_REVISION
+
     copy = tmp_path / "old.sqlite"
     shutil.copyfile(FIXTURE, copy)
     before = row_counts(copy)
@@ -105,7 +106,11 @@ def test_rev0001_ledger_opens_and_upgrades_keeping_every_row(tmp_path):
     assert row_counts(copy) == before
 
     info = json.loads(vb("db", "info", "--json").stdout)
+    # Upgraded to the head revision; a copy is kept aside exactly when there was something to upgrade
+    # (with 0001 as the head the same ledger is only opened; from 0002 on this upgrades for real).
     assert info["schema_revision"] == SCHEMA_REVISION
+    kept = sorted(p.name for p in tmp_path.glob("old.sqlite.pre-0001-*.bak"))
+    assert len(kept) == (0 if SCHEMA_REVISION == "0001" else 1), kept
     assert {k: info[k] for k in ("portfolios", "positions", "orders", "trades", "events")} == {
         k: before[k] for k in ("portfolios", "positions", "orders", "trades", "events")}
 
@@ -190,7 +195,7 @@ def test_a_corrupt_ledger_is_refused_untouched(tmp_path):
 def test_a_postgresql_database_with_other_tables_is_refused_untouched(pg_url):
     import psycopg
 
-    from tests.conftest import PG_BASE
+    from conftest import PG_BASE
 
     schema = pg_url.rsplit("%3D", 1)[1]
     with psycopg.connect(PG_BASE, autocommit=True) as conn:
@@ -212,7 +217,7 @@ def test_auto_create_false_asks_for_db_upgrade(tmp_path):
     one_line_error(result, 6, "run `vb db upgrade`")
     assert not path.exists()
     upgraded = vb("db", "upgrade", env={"APP_AUTO_CREATE": "false"})
-    assert upgraded.exit_code == 0 and f"schema revision {SCHEMA_REVISION}" in upgraded.stderr
+    assert upgraded.exit_code == 0 and "schema revision 0001" in upgraded.stderr
     listed = vb("portfolios", "list", "--json", env={"APP_AUTO_CREATE": "false"})
     assert [p["name"] for p in json.loads(listed.stdout)] == ["default"]
     one_line_error(vb("portfolios", "list", env={"APP_AUTO_CREATE": "maybe"}), 2, "APP_AUTO_CREATE must be true or false")

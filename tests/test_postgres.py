@@ -183,7 +183,7 @@ def test_other_database_errors_are_not_retried(pg_url: str) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from vbcli.config import resolve_location
-    from vbcli.store.engine import pg_sqlstate
+    from vbcli.store.dberrors import pg_sqlstate
     from vbcli.store.ledger import open_ledger
 
     ledger = open_ledger(resolve_location(pg_url))

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal as D
 from pathlib import Path
+from helpers import json_out
 
 
-def _json(vb, *args: str):
-    done = vb(*args, "--json")
-    assert done.exit_code == 0, done.stderr
-    return json.loads(done.stdout)
+_json = json_out  # the shared helper, under the name these tests use
 
 
 def _step(vb, price: str) -> dict:

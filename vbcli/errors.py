@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit status vb uses (SPEC §6), and the only place each number is written."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    CONFLICT = 4
+    REFUSED = 5
+    DATABASE_UNAVAILABLE = 6
+    BAD_INPUT = 7
+    INTERRUPTED = 130
 
 
 class VbError(Exception):
     """Base of every error shown to the user as one sentence."""
 
-    exit_code = 1
+    exit_code = ExitCode.INTERNAL
 
     def __init__(self, message: str, *, commit: bool = False, details: list[str] | None = None) -> None:
         super().__init__(message)
@@ -19,33 +33,29 @@ class VbError(Exception):
 
 
 class UsageError(VbError):
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class NotFound(VbError):
-    exit_code = 3
+    exit_code = ExitCode.NOT_FOUND
 
 
 class Conflict(VbError):
-    exit_code = 4
+    exit_code = ExitCode.CONFLICT
 
 
 class Refused(VbError):
-    exit_code = 5
+    exit_code = ExitCode.REFUSED
 
 
 class DatabaseUnavailable(VbError):
-    exit_code = 6
+    exit_code = ExitCode.DATABASE_UNAVAILABLE
 
 
 class BadInputData(VbError):
     """Problems in a file or stdin; `details` holds one `FILE:LINE: message` per problem."""
 
-    exit_code = 7
-
-
-class Interrupted(VbError):
-    exit_code = 130
+    exit_code = ExitCode.BAD_INPUT
 
 
 def problem(source: str, line: int | str, message: str) -> str:

@@ -11,14 +11,15 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
 from typing import Any, TextIO
 
+from vbcli.domain.jsonvalue import json_value
 from vbcli.domain.numbers import fmt
-from vbcli.domain.timeparse import rfc3339
 
 FORMATS = ("table", "plain", "csv", "json", "ndjson")
 FLATTENED = ("order_policy", "guardrails")  # nested groups shown as their own columns
@@ -36,21 +37,6 @@ def default_format(stream: TextIO | None = None) -> str:
         return chosen
     stream = stream or sys.stdout
     return "table" if stream.isatty() else "plain"
-
-
-def json_value(value: Any) -> Any:
-    """JSON-ready value: decimals as strings, times as RFC 3339 UTC."""
-    if isinstance(value, Decimal):
-        return fmt(value)
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
-    return value
 
 
 def flatten(row: Row) -> Row:
@@ -176,3 +162,119 @@ def _record_table(row: Row, out: TextIO) -> None:
     for key, value in row.items():
         table.add_row(Text(key), Text(visible(cell_text(value))))
     _console(out).print(table)
+
+
+def warning(message: str) -> None:
+    """A warning on stderr (the command goes on)."""
+    print(f"vb: warning: {message}", file=sys.stderr)
+
+
+def error(message: str, details: Iterable[str] = ()) -> None:
+    """An error on stderr: its problem lines, then one `vb:` sentence, control characters visible."""
+    for detail in details:
+        print(visible(detail), file=sys.stderr)
+    print(f"vb: {visible(message)}", file=sys.stderr)
+
+
+@contextmanager
+def progress(label: str, total: int, *, wanted: bool) -> Iterator[Callable[[int], None] | None]:
+    """A transient Rich progress bar on stderr when `wanted` and stderr is a terminal.
+
+    Yields `advance(n)` (n more of `total` done), or None when no bar is shown.
+    """
+    if not wanted or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)
+
+
+def to_stderr(text: str) -> None:
+    """Text for the user on stderr as it is (help shown after a usage error)."""
+    print(text, file=sys.stderr)
+
+
+def note(message: str) -> None:
+    """One `vb:` line on stderr: what happened besides the result (dry run, replay, a path)."""
+    print(f"vb: {message}", file=sys.stderr)
+
+
+def line(text: str) -> None:
+    """One line of plain output on stdout (a path, a script)."""
+    print(text)
+
+
+def check_lines(problems: list[str], summary: str | None) -> None:
+    """`vb db check` as lines: every problem, then the summary when there were none."""
+    for problem in problems:
+        print(visible(problem))
+    if summary is not None:
+        print(summary)
+
+
+def export_document(out: TextIO, head: list[tuple[str, Any]], sections: Iterable[tuple[str, Iterable[Row]]]) -> None:
+    """`vb export all`: one JSON document, one stored row per line, written as the rows stream."""
+    write = out.write
+    write("{\n" + ",\n".join(f'"{name}": {json.dumps(value)}' for name, value in head))
+    for name, rows in sections:
+        write(',\n"%s": [' % name)
+        for count, item in enumerate(rows):
+            write(("," if count else "") + "\n" + json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+        write("\n]")
+    write("\n}\n")
+
+
+class JournalWriter:
+    """Formats transactions and assertions for hledger or beancount."""
+
+    def __init__(self, format: str, out: TextIO) -> None:
+        self.beancount = format == "beancount"
+        self.write = out.write
+        self.day: date | None = None
+
+    def amount(self, value: Decimal, unit: str) -> str:
+        if not self.beancount and not unit.isalpha():
+            unit = f'"{unit}"'
+        return f"{fmt(value)} {unit}"
+
+    def text(self, value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if self.beancount else value.replace(";", ",")
+
+    def transaction(self, when: datetime, title: str, meta: dict[str, str], postings: list[tuple[str, str, str]]) -> None:
+        """postings: (account, amount text, assertion text or "")."""
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if self.beancount:
+            self.write(f"\n{when.date().isoformat()} * {self.text(title)}\n  time: \"{stamp}\"\n")
+            self.write("".join(f"  {key}: \"{value}\"\n" for key, value in meta.items()))
+        else:
+            tags = ", ".join(f"{key}: {value}" for key, value in meta.items())
+            self.write(f"\n{when.date().isoformat()} {self.text(title)}  ; time: {stamp}, {tags}\n")
+        for account, amount, assertion in postings:
+            check = f" = {assertion}" if assertion and not self.beancount else ""
+            self.write(f"    {account}  {amount}{check}\n")
+
+    def balances(self, books: dict[str, Any], day: date) -> None:
+        """beancount: assert every position that moved, at the start of the next day."""
+        if not self.beancount:
+            return
+        when = (day + timedelta(days=1)).isoformat()
+        for book in books.values():
+            if book.dirty:
+                self.write(f"\n{when} balance {book.accounts['shares']}  {self.amount(book.qty, book.unit)}\n"
+                           f"{when} balance {book.accounts['cash']}  {self.amount(book.cash, book.currency)}\n")
+                book.dirty = False
+
+    def header(self, books: dict[str, Any], global_accounts: tuple[str, ...]) -> None:
+        """The journal's first lines; beancount also opens every account."""
+        self.write("; vb journal: generated by `vb export`; amounts are exact, times UTC.\n")
+        if not self.beancount or not books:
+            return
+        first = min(book.start for book in books.values()).date().isoformat()
+        self.write(f'\noption "title" "vb ledger"\n{first} open {global_accounts[0]}\n{first} open {global_accounts[1]}\n')
+        for book in books.values():
+            opened = book.start.date().isoformat()
+            self.write("".join(f"{opened} open {account}\n" for account in book.accounts.values()))

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from vbcli import __version__
 from vbcli.cli import common
+from vbcli.errors import ExitCode
 
 
 class VbGroup(TyperGroup):
@@ -23,15 +24,15 @@ class VbGroup(TyperGroup):
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except NoArgsIsHelpError as error:
-            print(error.ctx.get_help() if error.ctx else "", file=sys.stderr)
-            code = 2
+            common.out.to_stderr(error.ctx.get_help() if error.ctx else "")
+            code = ExitCode.USAGE
         except UsageError as error:
             where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
             message = common.out.visible(error.format_message().rstrip("."))
-            print(f"vb: {message}{where}.", file=sys.stderr)
+            common.out.note(f"{message}{where}.")
             code = error.exit_code
         except ClickException as error:
-            print(f"vb: {common.out.visible(error.format_message())}", file=sys.stderr)
+            common.out.note(common.out.visible(error.format_message()))
             code = error.exit_code
         if not standalone_mode:
             return code
@@ -53,8 +54,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"vb {__version__}")
-        raise typer.Exit(0)
+        common.out.line(f"vb {__version__}")
+        raise typer.Exit(ExitCode.OK)
 
 
 @app.callback()
@@ -75,15 +76,10 @@ def _register() -> None:
     app.add_typer(trades.app, name="trades")
     app.add_typer(events.app, name="events")
     app.add_typer(db.app, name="db")
-    for optional in ("evaluate", "dividends", "simulate", "io", "prices", "report", "completion"):
-        try:
-            module = __import__(f"vbcli.cli.{optional}", fromlist=["register"])
-        except ModuleNotFoundError as error:
-            if error.name != f"vbcli.cli.{optional}":
-                raise
-            continue
-        module.register(app)
+    from vbcli.cli import completion, dividends, evaluate, io, prices, report, serve, simulate
 
+    for module in (evaluate, dividends, simulate, io, prices, report, completion, serve):
+        module.register(app)
 
 _register()
 
@@ -101,8 +97,8 @@ def main() -> None:
     try:
         app(prog_name="vb")
     except KeyboardInterrupt:
-        print(f"vb: {common.interrupted_message()}", file=sys.stderr)
-        sys.exit(130)
+        common.out.note(common.interrupted_message())
+        sys.exit(ExitCode.INTERRUPTED)
     except Terminated as stop:
-        print(f"vb: {common.interrupted_message('Terminated')}", file=sys.stderr)
+        common.out.note(common.interrupted_message("Terminated"))
         sys.exit(stop.code)

@@ -19,7 +19,7 @@ import typer
 from vbcli import render as out
 from vbcli.domain import numbers
 from vbcli.domain.timeparse import parse_time
-from vbcli.errors import UsageError, VbError
+from vbcli.errors import ExitCode, UsageError, VbError
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -119,30 +119,28 @@ def handle_errors(func: F) -> F:
                 traceback.print_exc()
             fail(error.message, error.exit_code, error.details)
         except KeyboardInterrupt:
-            fail(interrupted_message(), 130)
+            fail(interrupted_message(), ExitCode.INTERRUPTED)
         except BrokenPipeError:
             _silence_broken_pipe()
-            raise typer.Exit(0) from None
+            raise typer.Exit(ExitCode.OK) from None
         except Exception as error:  # a bug: one line and a hint
             if os.environ.get("VB_DEBUG") == "1":
                 traceback.print_exc()
-            fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", 1)
+            fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", ExitCode.INTERNAL)
 
     return wrapper  # type: ignore[return-value]
 
 
 def interrupted_message(what: str = "Interrupted") -> str:
     """What an interrupt left behind: nothing, or (if it came after a commit) the whole change."""
-    engine = sys.modules.get("vbcli.store.engine")  # never imported just to answer this
+    engine = sys.modules.get("vbcli.store.transaction")  # never imported just to answer this
     if engine is not None and getattr(engine, "committed_writes", 0):
         return f"{what} after the change was saved; run the same command with the same --key to see its result."
     return f"{what}; nothing was written."
 
 
 def fail(message: str, code: int, details: Iterable[str] = ()) -> None:
-    for line in details:
-        print(out.visible(line), file=sys.stderr)
-    print(f"vb: {out.visible(message)}", file=sys.stderr)
+    out.error(message, details)
     raise typer.Exit(code)
 
 
@@ -154,11 +152,11 @@ def _silence_broken_pipe() -> None:
         pass
 
 
-def open_ledger(create: bool | None = None) -> Ledger:
+def open_ledger(create: bool | None = None, upgrade: bool | None = None) -> Ledger:
     from vbcli.config import resolve_location
     from vbcli.store.ledger import open_ledger as _open
 
-    return _open(resolve_location(State.db), create=create)
+    return _open(resolve_location(State.db), create=create, upgrade=upgrade, warn=out.warning)
 
 
 def read(work: Callable[[Session], Any]) -> Any:
@@ -184,9 +182,9 @@ def write(command: str, request: dict[str, Any], key: str | None, dry_run: bool,
 
     faults.point("after_commit")
     if outcome.dry_run:
-        print("vb: dry run: nothing was written.", file=sys.stderr)
+        out.note("dry run: nothing was written.")
     elif outcome.replayed:
-        print(f"vb: key {key!r} was already used for this request; nothing new was written.", file=sys.stderr)
+        out.note(f"key {key!r} was already used for this request; nothing new was written.")
     return outcome.result
 
 

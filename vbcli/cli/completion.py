@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from vbcli import render as out
 from vbcli.cli.common import handle_errors
 from vbcli.errors import UsageError
 
@@ -30,7 +31,7 @@ def completion(shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", s
     if chosen not in SHELLS:
         raise UsageError(f"The shell must be one of {', '.join(SHELLS)}, not {shell[:20]!r}.")
     text = script(chosen)
-    print(text, end="" if text.endswith("\n") else "\n")
+    out.line(text.removesuffix("\n"))  # exactly one final newline, as the shipped files have
 
 
 def register(app: typer.Typer) -> None:

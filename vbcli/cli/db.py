@@ -21,7 +21,7 @@ def path() -> None:
     """
     from vbcli.config import resolve_location
 
-    print(resolve_location(State.db).display)
+    out.line(resolve_location(State.db).display)
 
 
 @app.command("info")
@@ -51,13 +51,12 @@ def upgrade() -> None:
 
     Example: APP_AUTO_CREATE=false vb db upgrade
     """
-    from vbcli.config import resolve_location
-    from vbcli.store.ledger import open_ledger
+    from vbcli.cli.common import open_ledger
     from vbcli.store.tables import SCHEMA_REVISION
 
-    ledger = open_ledger(resolve_location(State.db), create=True, upgrade=True)
+    ledger = open_ledger(create=True, upgrade=True)
     ledger.close()
-    print(f"vb: the ledger {ledger.location.display} is at schema revision {SCHEMA_REVISION}.", file=__import__("sys").stderr)
+    out.note(f"the ledger {ledger.location.display} is at schema revision {SCHEMA_REVISION}.")
 
 
 @app.command("backup")
@@ -75,7 +74,7 @@ def backup(
     from vbcli.services.upkeep import backup as backups
 
     result = backups.backup(resolve_location(State.db), dest)
-    print(result["path"])
+    out.line(result["path"])
 
 
 @app.command("check")
@@ -94,11 +93,9 @@ def check(format: FormatOpt = None, as_json: JsonOpt = False) -> None:
     fmt = output_format(format, as_json) if (format or as_json) else "lines"
     result = read(dbcheck.check)
     if fmt == "lines":
-        for line in result["problems"]:
-            print(out.visible(line))
-        if result["ok"]:
-            checked = result["checked"]
-            print(f"ok: {checked['positions']} positions, {checked['fills']} fills, {checked['events']} events checked")
+        checked = result["checked"]
+        summary = f"ok: {checked['positions']} positions, {checked['fills']} fills, {checked['events']} events checked"
+        out.check_lines(result["problems"], summary if result["ok"] else None)
     else:
         show(result, fmt)
     if not result["ok"]:

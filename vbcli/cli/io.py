@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
+from vbcli import render
 from vbcli.cli.common import (
     DryRunOpt, OptionalPosArg, PortfolioOpt, SinceOpt, State, UntilOpt, handle_errors, output_format, read, show, side_arg,
     time_opt, write,
@@ -86,20 +85,6 @@ for _kind in ALLOWED:
     export_app.command(_kind)(_make_export(_kind))
 
 
-@contextmanager
-def _progress(total_hint: int) -> Iterator[Callable[[int], None] | None]:
-    """A Rich progress bar on stderr for long files when stderr is a terminal."""
-    if total_hint < 5000 or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task("importing", total=total_hint)
-        yield lambda done: bar.advance(task, done)
-
-
 @import_app.command("trades")
 @handle_errors
 def import_trades(file: FileArg, format: InputFormatOpt = None, dry_run: DryRunOpt = False) -> None:
@@ -114,7 +99,8 @@ def import_trades(file: FileArg, format: InputFormatOpt = None, dry_run: DryRunO
 
     fmt = importing.input_format(file, format)
     source, text = importing.read_source(file)
-    with _progress(text.count("\n")) as progress:
+    lines = text.count("\n")
+    with render.progress("importing", lines, wanted=lines >= 5000) as progress:
         result = write("import.trades", {"file": source}, None, dry_run,
                        lambda s: importing.import_trades(s, source=source, text=text, format=fmt, progress=progress))
     show({**result, "dry_run": dry_run}, output_format(None, False))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from vbcli import render as out
 from vbcli.cli.common import FormatOpt, JsonOpt, decimal_opt, handle_errors, output_format, read, show
 from vbcli.cli.policy_options import parse_settings, with_policy_options
 from vbcli.domain.numbers import parse_fraction
@@ -58,30 +58,25 @@ def simulate_command(
     }
     bars = read_bars(prices)
     start = read(lambda s: backtest.position_start(s, ref=position)) if position is not None else None
-    with _progress(len(bars)) as on_bar:
-        outcome = backtest.run(bars=bars, position=start, include_trades=trades, on_bar=on_bar, **options)
+    with out.progress("simulating", len(bars), wanted=len(bars) > PROGRESS_FROM) as advance:
+        outcome = backtest.run(bars=bars, position=start, include_trades=trades, on_bar=_on_bar(advance, len(bars)), **options)
     _render(outcome, fmt, trades)
     if plot:
         _plot(outcome, sys.stdout if fmt in ("table", "plain") else sys.stderr)
 
 
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A Rich progress bar on stderr for long runs on a terminal; else nothing."""
-    if total <= PROGRESS_FROM or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
+def _on_bar(advance: Callable[[int], None] | None, total: int) -> Callable[[int], None] | None:
+    """The backtest's per-bar hook: move the bar every PROGRESS_EVERY bars and at the last."""
+    if advance is None:
+        return None
+    shown = [0]
 
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("simulating", total=total)
+    def on_bar(index: int) -> None:
+        if (index + 1) % PROGRESS_EVERY == 0 or index + 1 == total:
+            advance(index + 1 - shown[0])
+            shown[0] = index + 1
 
-        def on_bar(index: int) -> None:
-            if (index + 1) % PROGRESS_EVERY == 0 or index + 1 == total:
-                progress.update(task, completed=index + 1)
-
-        yield on_bar
+    return on_bar
 
 
 def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:

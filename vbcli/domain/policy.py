@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
+
+from vbcli.errors import UsageError
 
 BELOW_MIN_MODES = ("hold", "reject", "clip")
 
@@ -44,3 +46,23 @@ class Guardrails:
 
 POLICY_FIELDS = tuple(f.name for f in fields(OrderPolicy))
 GUARDRAIL_FIELDS = tuple(f.name for f in fields(Guardrails))
+
+
+def check_settings(policy: OrderPolicy, guardrails: Guardrails) -> None:
+    """Refuse settings that contradict each other (exit 2)."""
+    if guardrails.min_stock_alloc > guardrails.max_stock_alloc:
+        raise UsageError("--min-alloc must not be above --max-alloc.")
+    if policy.below_min not in ("hold", "reject", "clip"):
+        raise UsageError("--below-min must be hold, reject or clip.")
+    if policy.rebalance_ratio <= 0:
+        raise UsageError("--ratio must be greater than zero.")
+    if guardrails.max_orders_per_day < 0:
+        raise UsageError("--max-orders-per-day must not be negative.")
+
+
+def settings_with(row_policy: OrderPolicy, row_guardrails: Guardrails, changes: dict[str, Any]) -> tuple[OrderPolicy, Guardrails]:
+    """Apply option values (field name → value) onto a policy and guardrails."""
+    policy = replace(row_policy, **{k: v for k, v in changes.items() if k in POLICY_FIELDS})
+    guardrails = replace(row_guardrails, **{k: v for k, v in changes.items() if k in GUARDRAIL_FIELDS})
+    check_settings(policy, guardrails)
+    return policy, guardrails

@@ -9,83 +9,33 @@ rounded quotient.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
-from typing import Any
+from decimal import Decimal, localcontext
 
 from vbcli.domain.numbers import (
     CONTEXT,
     ONE,
-    PROPOSAL_DECIMALS,
     ZERO,
-    floor_decimals,
-    floor_to_step,
     fmt,
     normalize,
     round_money,
-    round_ratio,
+)
+from vbcli.domain.manual import check_manual_order  # noqa: F401  (the rule's one public home)
+from vbcli.domain.rule_values import (  # noqa: F401  (re-exported: callers import the rule's values from here)
+    SHOWN_PLACES,
+    Evaluation,
+    OrderContext,
+    PositionState,
+    ceil_quantity,
+    floor_quantity,
+    pct,
+    pct2,
+    post_trade_alloc,
+    require_positive_price,
+    shown,
 )
 from vbcli.domain.policy import Guardrails, OrderPolicy
-from vbcli.errors import UsageError
 
 BUY, SELL, HOLD, REJECTED, ANCHOR_RESET = "BUY", "SELL", "HOLD", "REJECTED", "ANCHOR_RESET"
-SHOWN_PLACES = 10  # reported quotients (allocations, change, raw sizes)
-_FRACTIONAL_STEP = Decimal(1).scaleb(-PROPOSAL_DECIMALS)
-
-
-@dataclass(frozen=True)
-class PositionState:
-    """What the rule needs to know about a position."""
-
-    qty: Decimal
-    cash: Decimal
-    receivable: Decimal = ZERO
-    anchor: Decimal | None = None
-
-    def value(self, price: Decimal) -> Decimal:
-        """V = Q·P + C + R."""
-        return self.qty * price + self.cash + self.receivable
-
-
-@dataclass(frozen=True)
-class OrderContext:
-    """Facts about the position's orders that the rule cannot see in the state."""
-
-    has_open_order: bool = False
-    orders_today: int = 0  # placed today, cancelled ones not counted
-    apply_daily_cap: bool = True  # simulate passes False
-    currency: str = "USD"
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The rule's decision and its full working (SPEC §4 step 7)."""
-
-    action: str
-    side: str | None
-    qty: Decimal
-    price: Decimal
-    notional: Decimal
-    commission: Decimal
-    reason: str
-    change: Decimal | None
-    trigger_up: Decimal
-    trigger_down: Decimal
-    raw_qty: Decimal
-    capped_qty: Decimal
-    trimmed_qty: Decimal
-    stock_alloc_before: Decimal | None
-    stock_alloc_after: Decimal | None
-    anchor: Decimal | None
-    total_value: Decimal
-
-    def to_dict(self) -> dict[str, Any]:
-        """SPEC §7 evaluation keys (the caller adds position_id) plus the extra working."""
-        keys = (
-            "action", "side", "qty", "price", "notional", "commission", "reason", "change",
-            "trigger_up", "trigger_down", "raw_qty", "capped_qty", "trimmed_qty",
-            "stock_alloc_before", "stock_alloc_after", "anchor", "total_value",
-        )  # fmt: skip
-        return {key: getattr(self, key) for key in keys}
 
 
 @dataclass
@@ -114,7 +64,7 @@ def evaluate(
     context: OrderContext = OrderContext(),
 ) -> Evaluation:
     """Apply the volatility-balancing rule to a position at `price`."""
-    _require_positive_price(price)
+    require_positive_price(price)
     with localcontext(CONTEXT):
         work = _start(state, price, policy, guardrails, context)
         early = _preflight(work)
@@ -143,11 +93,11 @@ def _preflight(w: _Work) -> Evaluation | None:
         return _finish(w, HOLD, f"anchor {fmt(anchor)} is not positive; set a new anchor")
     reset = w.policy.anchor_reset
     if abs(w.price - anchor) > reset * anchor:
-        moved = _pct2(abs(w.change or ZERO))
+        moved = pct2(abs(w.change or ZERO))
         return _finish(
             w,
             ANCHOR_RESET,
-            f"price {fmt(w.price)} is {moved} from anchor {fmt(anchor)}, beyond anchor_reset {_pct(reset)}; "
+            f"price {fmt(w.price)} is {moved} from anchor {fmt(anchor)}, beyond anchor_reset {pct(reset)}; "
             f"reset the anchor to {fmt(w.price)}",
         )
     if w.value <= 0:
@@ -160,16 +110,16 @@ def _trigger(w: _Work) -> tuple[str | None, str]:
     p, anchor, pol, g = w.price, w.state.anchor, w.policy, w.guard
     assert anchor is not None and w.change is not None
     if p - anchor >= pol.trigger_up * anchor:
-        return "sell", f"price rose {_pct2(w.change)} above anchor {fmt(anchor)} (trigger {_pct(pol.trigger_up)})"
+        return "sell", f"price rose {pct2(w.change)} above anchor {fmt(anchor)} (trigger {pct(pol.trigger_up)})"
     if anchor - p >= pol.trigger_down * anchor:
-        return "buy", f"price fell {_pct2(-w.change)} below anchor {fmt(anchor)} (trigger {_pct(pol.trigger_down)})"
+        return "buy", f"price fell {pct2(-w.change)} below anchor {fmt(anchor)} (trigger {pct(pol.trigger_down)})"
     stock = w.state.qty * p
     if pol.auto_rebalance and stock < g.min_stock_alloc * w.value:
         return "buy", "rebalance"
     if pol.auto_rebalance and stock > g.max_stock_alloc * w.value:
         return "sell", "rebalance"
-    triggers = f"+{_pct(pol.trigger_up)} / -{_pct(pol.trigger_down)}"
-    return None, f"price change {_pct2(w.change)} is within the triggers ({triggers})"
+    triggers = f"+{pct(pol.trigger_up)} / -{pct(pol.trigger_down)}"
+    return None, f"price change {pct2(w.change)} is within the triggers ({triggers})"
 
 
 def _propose(w: _Work, side: str, reason: str) -> Evaluation:
@@ -223,7 +173,7 @@ def _cap_limit(w: _Work, side: str) -> tuple[Decimal, str]:
     per_trade = max(w.guard.max_trade * w.value / p, ZERO)
     if own <= per_trade:
         return own, own_why
-    return per_trade, f"max_trade {_pct(w.guard.max_trade)}"
+    return per_trade, f"max_trade {pct(w.guard.max_trade)}"
 
 
 def _guard_limit(w: _Work, side: str) -> Decimal | None:
@@ -239,33 +189,6 @@ def _guard_limit(w: _Work, side: str) -> Decimal | None:
     if room <= 0 or denominator <= 0:
         return None
     return room / denominator
-
-
-def floor_quantity(qty: Decimal, policy: OrderPolicy) -> Decimal:
-    """Step 6 rounding: floor toward zero to qty_step (else 6 decimals) and to lot_size."""
-    if qty <= 0:
-        return ZERO
-    if policy.qty_step > 0:
-        qty = floor_to_step(qty, policy.qty_step)
-    else:
-        qty = floor_decimals(qty)
-    if policy.lot_size > 0:
-        qty = floor_to_step(qty, policy.lot_size)
-    return normalize(qty)
-
-
-def ceil_quantity(qty: Decimal, policy: OrderPolicy) -> Decimal | None:
-    """The smallest allowed quantity ≥ qty; None when qty_step and lot_size admit none."""
-    step = policy.qty_step if policy.qty_step > 0 else _FRACTIONAL_STEP
-    with localcontext(CONTEXT):
-        result = _ceil_to(qty, step)
-        if policy.lot_size > 0:
-            result = _ceil_to(result, policy.lot_size)
-    return result if floor_quantity(result, policy) == result else None
-
-
-def _ceil_to(qty: Decimal, step: Decimal) -> Decimal:
-    return normalize((qty / step).to_integral_value(rounding=ROUND_CEILING) * step)
 
 
 def _fit_cash(w: _Work, side: str, qty: Decimal) -> Decimal:
@@ -330,15 +253,15 @@ def _blocked(w: _Work) -> str | None:
 
 def _bound_name(w: _Work, side: str) -> str:
     if side == "buy":
-        return f"max_stock_alloc {_pct(w.guard.max_stock_alloc)}"
-    return f"min_stock_alloc {_pct(w.guard.min_stock_alloc)}"
+        return f"max_stock_alloc {pct(w.guard.max_stock_alloc)}"
+    return f"min_stock_alloc {pct(w.guard.min_stock_alloc)}"
 
 
 def _at_bound_reason(w: _Work, side: str) -> str:
-    now = f" (now {_pct2(w.alloc)})" if w.alloc is not None else ""
+    now = f" (now {pct2(w.alloc)})" if w.alloc is not None else ""
     if side == "buy":
-        return f"stock allocation already at max {_pct(w.guard.max_stock_alloc)}{now}"
-    return f"stock allocation already at min {_pct(w.guard.min_stock_alloc)}{now}"
+        return f"stock allocation already at max {pct(w.guard.max_stock_alloc)}{now}"
+    return f"stock allocation already at min {pct(w.guard.min_stock_alloc)}{now}"
 
 
 def _zero_reason(w: _Work, side: str, cap: Decimal, cap_why: str) -> str:
@@ -350,7 +273,7 @@ def _zero_reason(w: _Work, side: str, cap: Decimal, cap_why: str) -> str:
         return f"{cap_why} allows no order"
     if w.raw == 0:
         return "the formula proposes no shares at this price"
-    return f"proposed {side} of {fmt(_shown(w.trimmed))} rounds down to 0"
+    return f"proposed {side} of {fmt(shown(w.trimmed))} rounds down to 0"
 
 
 def _finish(w: _Work, action: str, reason: str, side: str | None = None, qty: Decimal = ZERO) -> Evaluation:
@@ -365,105 +288,16 @@ def _finish(w: _Work, action: str, reason: str, side: str | None = None, qty: De
         notional=notional,
         commission=round_money(notional * rate, w.context.currency),
         reason=reason,
-        change=_shown(w.change),
+        change=shown(w.change),
         trigger_up=w.policy.trigger_up,
         trigger_down=w.policy.trigger_down,
-        raw_qty=_shown(w.raw),
-        capped_qty=_shown(w.capped),
-        trimmed_qty=_shown(w.trimmed),
-        stock_alloc_before=_shown(w.alloc),
-        stock_alloc_after=_shown(after),
+        raw_qty=shown(w.raw),
+        capped_qty=shown(w.capped),
+        trimmed_qty=shown(w.trimmed),
+        stock_alloc_before=shown(w.alloc),
+        stock_alloc_after=shown(after),
         anchor=w.state.anchor,
         total_value=normalize(w.value),
     )
 
 
-def post_trade_alloc(state: PositionState, side: str, qty: Decimal, price: Decimal, commission_rate: Decimal) -> Decimal | None:
-    """Stock allocation after a trade whose commission (qty·price·rate) leaves the position.
-
-    Buy: (Q+q)P / (V − qP·rate); sell: (Q−q)P / (V − qP·rate). None when nothing is left.
-    """
-    if side not in ("buy", "sell"):
-        raise ValueError(f"side must be 'buy' or 'sell', not {side!r}")
-    with localcontext(CONTEXT):
-        fee = qty * price * commission_rate
-        value = state.value(price) - fee
-        shares = state.qty + qty if side == "buy" else state.qty - qty
-        return shares * price / value if value > 0 else None
-
-
-def check_manual_order(
-    state: PositionState,
-    side: str,
-    qty: Decimal,
-    price: Decimal,
-    policy: OrderPolicy,
-    guardrails: Guardrails,
-    context: OrderContext,
-) -> str | None:
-    """For `vb orders place`: the refusal reason (one plain sentence), or None when allowed.
-
-    Checks the daily cap (when context.apply_daily_cap) and the guardrails at `price` (the
-    limit price, else the anchor): post-trade allocation with commission and max_trade.
-    Cash and shares are checked by the fill, not here.
-    """
-    _require_positive_price(price)
-    if side not in ("buy", "sell"):
-        raise ValueError(f"side must be 'buy' or 'sell', not {side!r}")
-    if qty <= 0:
-        return f"The quantity must be greater than zero, not {fmt(qty)}."
-    cap = guardrails.max_orders_per_day
-    if context.apply_daily_cap and context.orders_today >= cap:
-        return f"The daily order cap of {cap} orders for this position is reached ({context.orders_today} placed today)."
-    with localcontext(CONTEXT):
-        value = state.value(price)
-        if value <= 0:
-            return f"The position has no value at price {fmt(price)}, so its guardrails cannot be checked."
-        refusal = _manual_alloc_refusal(state, side, qty, price, policy.commission_rate, guardrails)
-        if refusal is not None:
-            return refusal
-        notional = qty * price
-        if notional > guardrails.max_trade * value:
-            return (
-                f"The order's notional {fmt(normalize(notional))} is above max_trade {_pct(guardrails.max_trade)} "
-                f"of the position value {fmt(normalize(value))}."
-            )
-    return None
-
-
-def _manual_alloc_refusal(
-    state: PositionState, side: str, qty: Decimal, price: Decimal, rate: Decimal, g: Guardrails
-) -> str | None:
-    value_after = state.value(price) - qty * price * rate
-    after = post_trade_alloc(state, side, qty, price, rate)
-    shown = _pct2(after) if after is not None else "an undefined value"
-    if side == "buy" and (state.qty + qty) * price > g.max_stock_alloc * value_after:
-        return (
-            f"Buying {fmt(qty)} at {fmt(price)} would raise the stock allocation to {shown}, "
-            f"above max_stock_alloc {_pct(g.max_stock_alloc)}."
-        )
-    if side == "sell" and (state.qty - qty) * price < g.min_stock_alloc * value_after:
-        return (
-            f"Selling {fmt(qty)} at {fmt(price)} would lower the stock allocation to {shown}, "
-            f"below min_stock_alloc {_pct(g.min_stock_alloc)}."
-        )
-    return None
-
-
-def _require_positive_price(price: Decimal) -> None:
-    if not price > 0:
-        raise UsageError(f"The price must be greater than zero, not {fmt(price)}.")
-
-
-def _shown(value: Decimal | None) -> Decimal | None:
-    return None if value is None else round_ratio(value, SHOWN_PLACES)
-
-
-def _pct(fraction: Decimal) -> str:
-    """A configured threshold as a percentage: 0.03 → 3%."""
-    return f"{fmt(normalize(fraction * 100))}%"
-
-
-def _pct2(fraction: Decimal) -> str:
-    """A measured ratio as a percentage with two decimals: -0.0299 → -2.99%."""
-    return f"{fmt((fraction * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN, context=CONTEXT))}%"

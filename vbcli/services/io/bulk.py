@@ -8,8 +8,6 @@ Everything happens in the caller's transaction, so a later error still rolls it 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -19,19 +17,9 @@ from sqlmodel import Session
 
 from vbcli.domain.ids import new_ids
 from vbcli.domain.timeparse import rfc3339
+from vbcli.services.shared.audit import dumps, event_row
 from vbcli.store.columns import ExactDecimal
 from vbcli.store.tables import LedgerHead
-
-# audit.dumps without its per-value conversion: the callers pass values that are already JSON
-# (decimals as fmt() text, times as RFC 3339), so the text, and therefore the hash, is the same.
-_SORTED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # a JSON string, as with ensure_ascii=False
-
-
-def dumps(value: Any) -> str:
-    """audit.dumps of a value that is already JSON-ready."""
-    return _SORTED(value)
-
 
 class TableWriter:
     """Insert many rows into one table. Rows are dicts with every column; decimal columns hold
@@ -79,14 +67,10 @@ def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
     return convert
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else _string(value)
-
-
 class EventChain:
     """Continues the ledger's hash chain over many events; `finish` advances the ledger head.
 
-    Equal to audit.chain_rows (same ids, seq, prev_hash and hash), for JSON-ready data.
+    Rows come from audit.event_row and audit.dumps, as with every single command.
     """
 
     def __init__(self, session: Session) -> None:
@@ -106,14 +90,8 @@ class EventChain:
             seq += 1
             ts = spec["ts"]
             stamp = stamps.get(ts) or stamps.setdefault(ts, rfc3339(ts))
-            row = {"id": event_id, "seq": seq, "ts": ts, "type": spec["type"], "position_id": spec.get("position_id"),
-                   "order_id": spec.get("order_id"), "trade_id": spec.get("trade_id"), "message": spec["message"],
-                   "data": _SORTED(spec.get("data") or {}), "prev_hash": prev}
-            # audit.event_hash's payload, written out in its sorted-key compact form.
-            payload = (f'{{"data":{_string(row["data"])},"id":{_string(event_id)},"message":{_string(row["message"])},'
-                       f'"order_id":{_text(row["order_id"])},"position_id":{_text(row["position_id"])},"prev":{_string(prev)},'
-                       f'"seq":{seq},"trade_id":{_text(row["trade_id"])},"ts":{_string(stamp)},"type":{_string(row["type"])}}}')
-            row["hash"] = prev = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+            row = event_row(event_id, seq, prev, spec, data=dumps(spec.get("data") or {}), stamp=stamp)
+            prev = row["hash"]
             rows.append(row)
         self.prev, self.seq = prev, seq
         return rows

@@ -6,7 +6,6 @@ however large the ledger. Row order is oldest first (events by seq), which suits
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -112,20 +111,15 @@ def raw_value(value: Any) -> Any:
 def write_all(session: Session, sink: Sink) -> None:
     """`export all`: every row of every table as one JSON document, one row per line."""
     head = session.get(LedgerHead, 1)
-    write = sink.stream.write
-    write('{\n"vb_export": %d,\n"schema_revision": %s,\n' % (EXPORT_VERSION, json.dumps(SCHEMA_REVISION)))
-    write('"ledger_head": %s' % json.dumps({"event_count": head.event_count if head else 0, "last_hash": head.last_hash if head else ""}))
-    for name, model, order_column in ALL_TABLES:
-        table: Table = model.__table__
-        write(',\n"%s": [' % name)
-        ties = [c for c in table.primary_key.columns if c.name != order_column]  # prices: by symbol, then time
-        rows = stream(session, select(table).order_by(ordered(session, table.c[order_column]), *ties))
-        for count, row in enumerate(rows):
-            item = {column: raw_value(value) for column, value in row._mapping.items()}
-            write(("," if count else "") + "\n" + json.dumps(item, ensure_ascii=False, separators=(",", ":")))
-            if (count + 1) % CHUNK == 0:
-                sink.chunk_done()
-        write("\n]")
-    write("\n}\n")
+    ledger_head = {"event_count": head.event_count if head else 0, "last_hash": head.last_hash if head else ""}
+    out.export_document(sink.stream, [("vb_export", EXPORT_VERSION), ("schema_revision", SCHEMA_REVISION), ("ledger_head", ledger_head)],
+                        ((name, _stored_rows(session, model.__table__, order_column, sink)) for name, model, order_column in ALL_TABLES))
 
 
+def _stored_rows(session: Session, table: Table, order_column: str, sink: Sink) -> Iterator[dict[str, Any]]:
+    ties = [c for c in table.primary_key.columns if c.name != order_column]  # prices: by symbol, then time
+    rows = stream(session, select(table).order_by(ordered(session, table.c[order_column]), *ties))
+    for count, row in enumerate(rows, 1):
+        yield {column: raw_value(value) for column, value in row._mapping.items()}
+        if count % CHUNK == 0:
+            sink.chunk_done()

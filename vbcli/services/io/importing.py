@@ -8,12 +8,9 @@ built as plain rows and inserted with one executemany per table, a chunk at a ti
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
-import io
 import json
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,29 +23,21 @@ from sqlmodel import Session, select
 from vbcli.domain.accounting import Holdings, apply_fill, default_commission
 from vbcli.domain.ids import new_ids
 from vbcli.domain.numbers import fmt, parse_decimal, parse_positive, round_avg_cost
-from vbcli.domain.timeparse import parse_time, rfc3339, utcnow
-from vbcli.errors import BadInputData, Conflict, NotFound, UsageError, VbError, problem
-from vbcli.services.io.bulk import EventChain, TableWriter, dumps
-from vbcli.store.tables import Event, IdempotencyKey, Order, Portfolio, Position, Trade
+from vbcli.domain.timeparse import parse_time, utcnow
+from vbcli.errors import BadInputData, Conflict, UsageError, VbError, problem
+from vbcli.domain.jsonvalue import json_value
+from vbcli.services.io.bulk import EventChain, TableWriter
+from vbcli.services.shared.audit import dumps
+from vbcli.services.shared.builders import fill_events, order_placed, order_row, trade_row
+from vbcli.services.shared.views import trade_view
+from vbcli.services.io.files import read_source  # noqa: F401  (the CLI reads import files through here)
+from vbcli.services.io.records import records
+from vbcli.services.shared.refs import currency_of, open_position
+from vbcli.store.tables import Event, IdempotencyKey, Order, Position, Trade
 
 INPUT_FORMATS = ("csv", "json", "ndjson")
 Progress = Callable[[int], None]
-_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 CHUNK = 5000  # fills checked, applied and inserted together: memory stays flat however long the file
-
-
-def read_source(path: str) -> tuple[str, str]:
-    """(display name, text) of a file, or of stdin for `-`."""
-    if path == "-":
-        return "<stdin>", sys.stdin.read()
-    try:
-        return path, Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"No file {path}.") from None
-    except UnicodeDecodeError as exc:
-        raise BadInputData(f"{path} is not UTF-8 text.", details=[problem(path, 1, f"not UTF-8 ({exc.reason})")]) from None
-    except OSError as exc:
-        raise NotFound(f"Cannot read {path}: {exc.strerror}.") from None
 
 
 def input_format(path: str, chosen: str | None) -> str:
@@ -60,76 +49,6 @@ def input_format(path: str, chosen: str | None) -> str:
         return fmt_
     suffix = Path(path).suffix.lower().lstrip(".")
     return {"json": "json", "ndjson": "ndjson", "jsonl": "ndjson"}.get(suffix, "csv")
-
-
-# ---- records: (line, {column: text}) from csv, json or ndjson --------------------------------
-
-def _text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text[1:] if text.startswith(_NEUTRALISED) else text  # undo the CSV formula guard
-
-
-def records(text: str, format: str, source: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with their line numbers; a malformed document raises BadInputData."""
-    if format == "csv":
-        yield from _csv_records(text)
-    elif format == "ndjson":
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                yield number, _object(line, 0, number, source)[0]
-    else:
-        yield from _json_array(text, source)
-
-
-def _csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """csv.DictReader's rows and line numbers (blank rows skipped, short rows padded), made cheaper."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        return
-    keys = [name.strip().lower() for name in header]
-    width = len(keys)
-    for row in reader:
-        line = reader.line_num  # DictReader reports the line where the row's read began
-        while row == []:
-            row = next(reader, None)  # type: ignore[arg-type]
-            if row is None:
-                return
-        cells = {key: _text(value).strip() for key, value in zip(keys, row)}
-        for key in keys[len(row):width]:
-            cells[key] = ""
-        yield line, cells
-
-
-def _object(text: str, pos: int, line: int, source: str) -> tuple[dict[str, str], int]:
-    decoder = json.JSONDecoder(parse_float=str, parse_int=str)
-    try:
-        value, end = decoder.raw_decode(text, pos)
-    except json.JSONDecodeError as exc:
-        raise BadInputData(f"{source} is not valid JSON.", details=[problem(source, line, exc.msg)]) from None
-    if not isinstance(value, dict):
-        raise BadInputData(f"{source} holds something other than objects.", details=[problem(source, line, "expected an object")])
-    return {str(k).strip().lower(): _text(v).strip() for k, v in value.items()}, end
-
-
-def _json_array(text: str, source: str) -> Iterator[tuple[int, dict[str, str]]]:
-    pos, line, counted = 0, 1, 0
-
-    def skip(pos: int, chars: str) -> int:
-        while pos < len(text) and text[pos] in chars:
-            pos += 1
-        return pos
-
-    pos = skip(pos, " \t\r\n")
-    if not text.startswith("[", pos):
-        raise BadInputData(f"{source} is not a JSON array.", details=[problem(source, 1, "expected [ at the start")])
-    pos = skip(pos + 1, " \t\r\n")
-    while pos < len(text) and text[pos] != "]":
-        line += text.count("\n", counted, pos)
-        counted = pos
-        row, pos = _object(text, pos, line, source)
-        yield line, row
-        pos = skip(pos, " \t\r\n,")
 
 
 # ---- trades -----------------------------------------------------------------------------------
@@ -182,8 +101,9 @@ def _same(trade: Trade, position_id: str, fill: Fill) -> bool:
             and (fill.at is None or trade.executed_at == fill.at))
 
 
-def _json(value: Decimal | None) -> str | None:
-    return None if value is None else fmt(value)
+def _stored(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with its decimals as fmt() text, the storage form bulk.TableWriter takes."""
+    return {name: fmt(value) if isinstance(value, Decimal) else value for name, value in row.items()}
 
 
 class _Batch:
@@ -223,6 +143,7 @@ class _Batch:
             trades.append(trade)
             self._events(events, position, fill, view, result.holdings, anchor, now)
             if fill.key:
+                view = json_value(view)
                 keys.append({"key": fill.key, "command": "import.trades", "created_at": now,
                              "request_hash": hashlib.sha256(dumps({"command": "import.trades", "request": view}).encode("utf-8")).hexdigest(),
                              "result": json.dumps(view, ensure_ascii=False)})
@@ -235,33 +156,21 @@ class _Batch:
     @staticmethod
     def _rows(position: Position, fill: Fill, commission: Decimal, result: Any, anchor: Decimal | None, order_id: str,
               trade_id: str, now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """The order and trade rows (decimals as fmt() text, see bulk.TableWriter) and the trade's JSON view."""
-        qty, price, at = fmt(fill.qty), fmt(fill.price), fill.at or now
-        order = {"id": order_id, "position_id": position.id, "side": fill.side, "qty": qty, "limit_price": None,
-                 "status": "filled", "filled_qty": qty, "avg_fill_price": fmt(round_avg_cost(result.notional / fill.qty)),
-                 "commission_rate": fmt(position.commission_rate), "key": fill.key, "note": "", "forced": False, "source": "import",
-                 "created_at": now, "updated_at": now}
-        # trade_view of the row, JSON-ready (what audit.to_json_value would make of it).
-        view = {"id": trade_id, "order_id": order_id, "position_id": position.id, "symbol": position.symbol, "side": fill.side,
-                "qty": qty, "price": price, "commission": fmt(commission), "executed_at": rfc3339(at),
-                "notional": fmt(result.notional), "realized_pnl": fmt(result.realized_pnl), "anchor_before": _json(anchor),
-                "status": "executed", "key": fill.key}
-        trade = {**view, "executed_at": at, "void_reason": "", "voided_at": None, "created_at": now}
-        return order, trade, view
+        """The order and trade rows in storage form (decimals as fmt() text, see bulk.TableWriter) and the trade's view."""
+        order = order_row(order_id=order_id, position_id=position.id, side=fill.side, qty=fill.qty, limit=None,
+                          commission_rate=position.commission_rate, key=fill.key, note="", forced=False, source="import", now=now,
+                          status="filled", filled_qty=fill.qty, avg_fill_price=round_avg_cost(result.notional / fill.qty))
+        trade = trade_row(trade_id=trade_id, order_id=order_id, position_id=position.id, symbol=position.symbol, side=fill.side,
+                          qty=fill.qty, price=fill.price, commission=commission, notional=result.notional,
+                          realized_pnl=result.realized_pnl, anchor_before=anchor, executed_at=fill.at or now, key=fill.key, now=now)
+        return _stored(order), _stored(trade), trade_view(trade)
 
     @staticmethod
     def _events(events: list[dict[str, Any]], position: Position, fill: Fill, view: dict[str, Any], after: Holdings,
                 anchor_before: Decimal | None, now: datetime) -> None:
-        side, qty, symbol, price, order_id = fill.side, view["qty"], position.symbol, view["price"], view["order_id"]
-        ids = {"position_id": position.id, "order_id": order_id}
-        events += [
-            {"type": "order_placed", "message": f"{side} {qty} {symbol}", **ids, "ts": now,
-             "data": {"side": side, "qty": qty, "limit": None, "source": "import"}},
-            {"type": "order_filled", "message": f"{side} {qty} {symbol} at {price}", **ids, "trade_id": view["id"], "ts": now,
-             "data": {"trade": view, "qty_after": fmt(after.qty), "cash_after": fmt(after.cash)}},
-            {"type": "anchor_updated", "message": f"{symbol} anchor {fmt(anchor_before)} → {price}", "position_id": position.id,
-             "trade_id": view["id"], "ts": now, "data": {"old": _json(anchor_before), "new": price, "cause": "fill"}},
-        ]
+        events.append(order_placed(symbol=position.symbol, position_id=position.id, order_id=view["order_id"], side=fill.side,
+                                   qty=fill.qty, limit=None, source="import", ts=now))
+        events += fill_events(symbol=position.symbol, trade=view, qty_after=after.qty, cash_after=after.cash, ts=now)
 
     def finish(self, session: Session, now: datetime) -> None:
         """Write the holdings to the positions and advance the ledger head."""
@@ -295,9 +204,7 @@ class _Resolver:
     def __call__(self, ref: str) -> Position:
         if ref not in self.cache:
             try:
-                from vbcli.services.ledger.positions import for_write
-
-                self.cache[ref] = for_write(self.session, ref)
+                self.cache[ref] = open_position(self.session, ref)
             except VbError as error:
                 self.cache[ref] = error
         found = self.cache[ref]
@@ -307,8 +214,7 @@ class _Resolver:
 
     def currency(self, position: Position) -> str:
         if position.portfolio_id not in self.currencies:
-            owner = self.session.get(Portfolio, position.portfolio_id)
-            self.currencies[position.portfolio_id] = owner.currency if owner else "USD"
+            self.currencies[position.portfolio_id] = currency_of(self.session, position)
         return self.currencies[position.portfolio_id]
 
 

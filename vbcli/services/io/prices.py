@@ -8,35 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from vbcli.domain.numbers import ZERO, parse_decimal
 from vbcli.domain.simulate import Bar
-from vbcli.errors import BadInputData, NotFound, UsageError, problem
+from vbcli.errors import BadInputData, UsageError, problem
+from vbcli.services.io.files import read_source
 from vbcli.services.shared.refs import normalize_symbol
 
-STDIN = "-"
 MAX_SHOWN_PROBLEMS = 50
-
-
-def read_source(path: str) -> tuple[str, str]:
-    """The text of a file (or stdin for `-`) and the name used in problem messages."""
-    if path == STDIN:
-        return sys.stdin.read(), "<stdin>"
-    try:
-        raw = Path(path).read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise NotFound(f"No file {path!r}; give the path of a CSV file, or - for stdin.") from None
-    except OSError as error:
-        raise BadInputData(f"Cannot read {path!r}: {error.strerror or error}.") from None
-    try:
-        return raw.decode("utf-8-sig"), path
-    except UnicodeDecodeError:
-        raise BadInputData(f"{path} is not UTF-8 text.", details=[problem(path, 1, "not UTF-8 text")]) from None
 
 
 def _rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
@@ -126,7 +108,7 @@ def parse_symbol_prices(text: str, source: str) -> dict[str, Decimal]:
 
 def read_symbol_prices(path: str) -> dict[str, Decimal]:
     """The `symbol,price` CSV at `path` (`-` = stdin)."""
-    text, source = read_source(path)
+    source, text = read_source(path, encoding="utf-8-sig")
     return parse_symbol_prices(text, source)
 
 
@@ -162,7 +144,7 @@ def parse_bars(text: str, source: str) -> list[Bar]:
 
 def read_bars(path: str) -> list[Bar]:
     """The `date,price` CSV at `path` (`-` = stdin)."""
-    text, source = read_source(path)
+    source, text = read_source(path, encoding="utf-8-sig")
     return parse_bars(text, source)
 
 

@@ -10,14 +10,12 @@ from typing import Any
 from sqlmodel import Session
 
 from vbcli.domain.numbers import ZERO, round_money
-from vbcli.domain.policy import Guardrails, OrderPolicy
+from vbcli.domain.policy import Guardrails, OrderPolicy, settings_with
 from vbcli.domain.rule import PositionState
 from vbcli.domain.simulate import Bar, SimulationResult, simulate, start_from_cash
 from vbcli.errors import UsageError
 from vbcli.services.shared import refs
-from vbcli.services.ledger.positions import settings_with
 from vbcli.services.shared.views import guardrails_of, policy_of, state_of
-from vbcli.store.tables import Portfolio
 
 
 @dataclass(frozen=True)
@@ -41,8 +39,7 @@ class Backtest:
 def position_start(session: Session, *, ref: str) -> PositionStart:
     """A position's shares, cash, receivable, anchor, policy and guardrails."""
     row = refs.position(session, ref)
-    owner = session.get(Portfolio, row.portfolio_id)
-    return PositionStart(state_of(row), policy_of(row), guardrails_of(row), owner.currency if owner else "USD")
+    return PositionStart(state_of(row), policy_of(row), guardrails_of(row), refs.currency_of(session, row))
 
 
 def _start(bars: list[Bar], cash: Decimal | None, qty: Decimal | None, anchor: Decimal | None,
@@ -80,7 +77,7 @@ def run(
     start, capital = _start(bars, cash, qty, anchor, position, policy)
     if start.value(bars[0].price) <= 0 and (capital is None or capital <= 0):
         raise UsageError("The start has no value at the first price; give some cash or shares.")
-    currency = position.currency if position else "USD"
+    currency = position.currency if position else refs.DEFAULT_CURRENCY
     result = simulate(bars, start, policy, guardrails, initial_capital=capital, withholding=withholding,
                       currency=currency, on_bar=on_bar)
     summary = result.to_dict(include_trades=include_trades)

@@ -20,9 +20,8 @@ from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, UsageError
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
-from vbcli.services.ledger.positions import for_write
 from vbcli.services.shared.views import dividend_view
-from vbcli.store.tables import CashFlow, Dividend, Event, Portfolio, Position, Trade
+from vbcli.store.tables import CashFlow, Dividend, Event, Position, Trade
 
 DEFAULT_WITHHOLDING = Decimal("0.25")
 
@@ -44,7 +43,7 @@ def add(
     key: str | None = None,
 ) -> dict[str, Any]:
     """Announce a dividend; `process` (or `pay`) applies it when its dates come."""
-    position = for_write(session, ref)
+    position = refs.open_position(session, ref)
     if pay_date is not None and pay_date < ex_date:
         raise UsageError(f"--pay-date {pay_date.isoformat()} is before --ex-date {ex_date.isoformat()}.")
     same = session.exec(select(Dividend).where(Dividend.position_id == position.id, Dividend.ex_date == ex_date)).all()
@@ -91,16 +90,11 @@ def _anchor_moved_since(session: Session, position: Position, moment: datetime) 
     return event is not None
 
 
-def _currency(session: Session, position: Position) -> str:
-    owner = session.get(Portfolio, position.portfolio_id)
-    return owner.currency if owner else "USD"
-
-
 def apply_ex_date(session: Session, row: Dividend, position: Position) -> None:
     """Announced → receivable: the anchor drops by the dividend; the net goes to the receivable."""
     start = _day_start(row.ex_date)
     qty = shares_before(session, position, start)
-    amounts = dividend_amounts(qty, row.per_share, row.withholding, _currency(session, position))
+    amounts = dividend_amounts(qty, row.per_share, row.withholding, refs.currency_of(session, position))
     gross, tax, net = normalize(amounts.gross), amounts.tax, normalize(amounts.net)
     now = utcnow()
     row.qty, row.gross, row.tax, row.net, row.status, row.updated_at = qty, gross, tax, net, "receivable", now
@@ -152,7 +146,7 @@ def _pay(session: Session, row: Dividend, position: Position) -> None:
 def pay(session: Session, *, ref: str) -> dict[str, Any]:
     """Pay a dividend now (applying its ex-date first if needed); a paid one is left as it is."""
     row = refs.dividend(session, ref)
-    position = for_write(session, row.position_id)
+    position = refs.open_position(session, row.position_id)
     if row.status == "announced":
         apply_ex_date(session, row, position)
     if row.status == "receivable":

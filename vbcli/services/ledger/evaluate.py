@@ -16,14 +16,14 @@ from vbcli.domain.numbers import fmt
 from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, Evaluation, evaluate
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import UsageError
+from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger.orders import create_order, order_context
-from vbcli.services.ledger.positions import for_write
 from vbcli.services.ledger.prices import Quote, price_at, prices_at, quote_fields
 from vbcli.services.ledger.trades import execute
 from vbcli.services.shared import views
 from vbcli.services.shared.views import guardrails_of, policy_of, state_of
-from vbcli.store.tables import Order, Portfolio, Position
+from vbcli.store.tables import Portfolio, Position
 
 # SPEC §7 evaluation keys first, then the rest of the working.
 SPEC_KEYS = (
@@ -71,7 +71,7 @@ def _stale(position: Position, portfolio: str, quote: Quote, max_age: timedelta)
 
 def evaluate_one(session: Session, *, ref: str, price: Decimal | None = None, max_age: timedelta = DEFAULT_MAX_AGE) -> dict[str, Any]:
     """What the rule proposes for one open position at `price`, else at its stored price (writes nothing)."""
-    position = for_write(session, ref)
+    position = refs.open_position(session, ref)
     if price is not None:
         return _decide(session, position, price)
     quote = _stored_quote(session, position)
@@ -82,7 +82,7 @@ def evaluate_one(session: Session, *, ref: str, price: Decimal | None = None, ma
 def place_one(session: Session, *, ref: str, price: Decimal | None = None, fill: bool = False, key: str | None = None,
               max_age: timedelta = DEFAULT_MAX_AGE) -> dict[str, Any]:
     """Evaluate, then act on it: place (and fill) the order, or reset the anchor; log the evaluation."""
-    position = for_write(session, ref)
+    position = refs.open_position(session, ref)
     if price is not None:
         return _act(session, position, price, fill=fill, key=key)
     quote = _stored_quote(session, position)
@@ -96,16 +96,15 @@ def _act(session: Session, position: Position, price: Decimal, *, fill: bool, ke
     view = _decide(session, position, price)
     order_view = trade_view = None
     if view["action"] in (BUY, SELL):
-        order_view = create_order(session, position=position, side=view["side"], qty=view["qty"], limit=None,
-                                  note=f"vb evaluate at {fmt(price)}", key=key, source="evaluate")
+        order = create_order(session, position=position, side=view["side"], qty=view["qty"], limit=None,
+                             note=f"vb evaluate at {fmt(price)}", key=key, source="evaluate")
+        order_view = views.order_view(order, position.symbol)
     record_event(session, "evaluation", f"{position.symbol} at {fmt(price)}: {view['action']} {fmt(view['qty'])}",
                  position_id=position.id, order_id=order_view["id"] if order_view else None,
                  data={key_: value for key_, value in view.items() if key_ not in ("portfolio",)})
     if view["action"] == ANCHOR_RESET:
         _reset_anchor(session, position, price)
     if order_view is not None and fill:
-        order = session.get(Order, order_view["id"])
-        assert order is not None
         trade_view = execute(session, order=order, position=position, qty=order.qty, price=price, commission=None, at=None, key=key)
         order_view = views.order_view(order, position.symbol)
     view["order"] = order_view

@@ -16,11 +16,10 @@ from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
-from vbcli.services.ledger.positions import for_write
+from vbcli.services.shared.builders import order_placed, order_row
 from vbcli.services.shared.views import guardrails_of, order_view, policy_of, state_of
-from vbcli.store.tables import Order, Portfolio, Position
+from vbcli.store.tables import Order, Position
 
-LIVE_STATUSES = ("open", "partially_filled")
 
 
 def orders_placed_today(session: Session, position_id: str, now: datetime | None = None) -> int:
@@ -38,16 +37,15 @@ def orders_placed_today(session: Session, position_id: str, now: datetime | None
 
 def has_live_order(session: Session, position_id: str) -> bool:
     return session.exec(
-        select(Order.id).where(Order.position_id == position_id, Order.status.in_(LIVE_STATUSES)).limit(1)  # type: ignore[attr-defined]
+        select(Order.id).where(Order.position_id == position_id, Order.status.in_(refs.LIVE_STATUSES)).limit(1)  # type: ignore[attr-defined]
     ).first() is not None
 
 
 def order_context(session: Session, position: Position) -> OrderContext:
-    owner = session.get(Portfolio, position.portfolio_id)
     return OrderContext(
         has_open_order=has_live_order(session, position.id),
         orders_today=orders_placed_today(session, position.id),
-        currency=owner.currency if owner else "USD",
+        currency=refs.currency_of(session, position),
     )
 
 
@@ -64,7 +62,7 @@ def place(
 ) -> dict[str, Any]:
     """Place an order; the daily cap and guardrails apply (at the limit, else the anchor) unless forced."""
     note = refs.check_text(note, what="The note")  # bad input (2) before lookups (3)
-    position = for_write(session, ref)
+    position = refs.open_position(session, ref)
     context = order_context(session, position)
     price = limit if limit is not None else position.anchor
     refusal = _refusal(position, side, qty, price, context)
@@ -72,8 +70,9 @@ def place(
         record_event(session, "order_rejected", f"{side} {fmt(qty)} {position.symbol} refused: {refusal}",
                      position_id=position.id, data={"side": side, "qty": qty, "limit": limit, "reason": refusal})
         raise Refused(f"Order refused: {refusal.rstrip('.')}; use --force to override.", commit=True)
-    return create_order(session, position=position, side=side, qty=qty, limit=limit, note=note, key=key,
-                        source="place", forced=bool(refusal and force), overridden=refusal)
+    order = create_order(session, position=position, side=side, qty=qty, limit=limit, note=note, key=key,
+                         source="place", forced=bool(refusal and force), overridden=refusal)
+    return order_view(order, position.symbol)
 
 
 def _refusal(position: Position, side: str, qty: Decimal, price: Decimal | None, context: OrderContext) -> str | None:
@@ -98,35 +97,21 @@ def create_order(
     forced: bool = False,
     overridden: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Order:
+    """A new open order and its order_placed event; the row, for the caller to fill or show."""
     now = now or utcnow()
-    order = Order(
-        id=new_id("order"),
-        position_id=position.id,
-        side=side,
-        qty=qty,
-        limit_price=limit,
-        commission_rate=position.commission_rate,
-        key=key,
-        note=note,
-        forced=forced,
-        source=source,
-        created_at=now,
-        updated_at=now,
-    )
+    order = Order(**order_row(order_id=new_id("order"), position_id=position.id, side=side, qty=qty, limit=limit,
+                              commission_rate=position.commission_rate, key=key, note=note, forced=forced, source=source, now=now))
     session.add(order)
     session.flush()
-    data: dict[str, Any] = {"side": side, "qty": qty, "limit": limit, "source": source}
-    if forced:
-        data.update(forced=True, overridden=overridden)
-    record_event(session, "order_placed", f"{side} {fmt(qty)} {position.symbol}" + (" (forced)" if forced else ""),
-                 position_id=position.id, order_id=order.id, data=data, ts=now)
-    return order_view(order, position.symbol)
+    record_event(session, **order_placed(symbol=position.symbol, position_id=position.id, order_id=order.id, side=side, qty=qty,
+                                         limit=limit, source=source, forced=forced, overridden=overridden, ts=now))
+    return order
 
 
 def cancel(session: Session, *, ref: str) -> dict[str, Any]:
     order = refs.order(session, ref)
-    if order.status not in LIVE_STATUSES:
+    if order.status not in refs.LIVE_STATUSES:
         raise Conflict(f"Order {order.id} is {order.status}; only open or partially filled orders can be cancelled.")
     position = session.get(Position, order.position_id)
     assert position is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +9,7 @@ from sqlmodel import Session, select
 
 from vbcli.domain.ids import new_id
 from vbcli.domain.numbers import CONTEXT, ZERO, fmt, normalize, round_ratio
-from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS, Guardrails, OrderPolicy
+from vbcli.domain.policy import Guardrails, OrderPolicy, settings_with
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused, UsageError
 from vbcli.services.shared import refs
@@ -18,27 +17,7 @@ from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger.portfolios import get_for_write
 from vbcli.services.ledger.prices import Quote, price_at, prices_at, quote_fields
 from vbcli.services.shared.views import guardrails_of, policy_of, position_view
-from vbcli.store.tables import CashFlow, Portfolio, Position
-
-
-def check_settings(policy: OrderPolicy, guardrails: Guardrails) -> None:
-    """Refuse settings that contradict each other (exit 2)."""
-    if guardrails.min_stock_alloc > guardrails.max_stock_alloc:
-        raise UsageError("--min-alloc must not be above --max-alloc.")
-    if policy.below_min not in ("hold", "reject", "clip"):
-        raise UsageError("--below-min must be hold, reject or clip.")
-    if policy.rebalance_ratio <= 0:
-        raise UsageError("--ratio must be greater than zero.")
-    if guardrails.max_orders_per_day < 0:
-        raise UsageError("--max-orders-per-day must not be negative.")
-
-
-def settings_with(row_policy: OrderPolicy, row_guardrails: Guardrails, changes: dict[str, Any]) -> tuple[OrderPolicy, Guardrails]:
-    """Apply option values (field name → value) onto a policy and guardrails."""
-    policy = replace(row_policy, **{k: v for k, v in changes.items() if k in POLICY_FIELDS})
-    guardrails = replace(row_guardrails, **{k: v for k, v in changes.items() if k in GUARDRAIL_FIELDS})
-    check_settings(policy, guardrails)
-    return policy, guardrails
+from vbcli.store.tables import CashFlow, Order, Portfolio, Position
 
 
 def add(
@@ -151,16 +130,8 @@ def valuation(row: Position, price: Decimal) -> dict[str, Any]:
     }
 
 
-def for_write(session: Session, ref: str) -> Position:
-    """A position to change: it must be open."""
-    row = refs.position(session, ref)
-    if row.status != "open":
-        raise Refused(f"Position {row.id} ({row.symbol}) is closed; nothing can change it.")
-    return row
-
-
 def update(session: Session, *, ref: str, anchor: Decimal | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    row = for_write(session, ref)
+    row = refs.open_position(session, ref)
     name = _portfolio_name(session, row)
     before = position_view(row, name)
     policy, guardrails = settings_with(policy_of(row), guardrails_of(row), settings or {})
@@ -188,7 +159,7 @@ def _settings(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def move_cash(session: Session, *, ref: str, amount: Decimal, deposit: bool) -> dict[str, Any]:
-    row = for_write(session, ref)
+    row = refs.open_position(session, ref)
     if not deposit and amount > row.cash:
         raise Refused(f"Cannot withdraw {fmt(amount)}: the {row.symbol} position has {fmt(row.cash)} cash.")
     signed = amount if deposit else -amount
@@ -205,10 +176,8 @@ def move_cash(session: Session, *, ref: str, amount: Decimal, deposit: bool) -> 
 
 
 def close(session: Session, *, ref: str) -> dict[str, Any]:
-    from vbcli.store.tables import Order
-
-    row = for_write(session, ref)
-    live = session.exec(select(Order).where(Order.position_id == row.id, Order.status.in_(("open", "partially_filled")))).first()  # type: ignore[attr-defined]
+    row = refs.open_position(session, ref)
+    live = session.exec(select(Order).where(Order.position_id == row.id, Order.status.in_(refs.LIVE_STATUSES))).first()  # type: ignore[attr-defined]
     if live is not None:
         raise Conflict(f"Position {row.symbol} has the open order {live.id}; cancel or fill it before closing.")
     now = utcnow()

@@ -16,10 +16,10 @@ from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
-from vbcli.services.ledger.orders import LIVE_STATUSES, create_order
-from vbcli.services.ledger.positions import for_write
+from vbcli.services.shared.builders import fill_events, trade_row
+from vbcli.services.ledger.orders import create_order
 from vbcli.services.shared.views import trade_view
-from vbcli.store.tables import Order, Portfolio, Position, Trade
+from vbcli.store.tables import Order, Position, Trade
 
 
 def _holdings(position: Position) -> Holdings:
@@ -46,9 +46,9 @@ def fill(
 ) -> dict[str, Any]:
     """Execute (part of) an open order at `price`: a trade, the accounting, the new anchor."""
     order = refs.order(session, ref)
-    if order.status not in LIVE_STATUSES:
+    if order.status not in refs.LIVE_STATUSES:
         raise Conflict(f"Order {order.id} is already {order.status}; only open or partially filled orders can be filled.")
-    position = for_write(session, order.position_id)
+    position = refs.open_position(session, order.position_id)
     remaining = order.qty - order.filled_qty
     qty = remaining if qty is None else qty
     if qty > remaining:
@@ -75,26 +75,12 @@ def execute(
     """The accounting of one fill, shared by `orders fill`, `trades add`, evaluate and import."""
     now = utcnow()
     if commission is None:
-        owner = session.get(Portfolio, position.portfolio_id)
-        commission = default_commission(qty * price, order.commission_rate, owner.currency if owner else "USD")
+        commission = default_commission(qty * price, order.commission_rate, refs.currency_of(session, position))
     result = apply_fill(_holdings(position), order.side, qty, price, commission, position.symbol)
     anchor_before = position.anchor
-    trade = Trade(
-        id=new_id("trade"),
-        order_id=order.id,
-        position_id=position.id,
-        symbol=position.symbol,
-        side=order.side,
-        qty=qty,
-        price=price,
-        commission=commission,
-        notional=result.notional,
-        realized_pnl=result.realized_pnl,
-        anchor_before=anchor_before,
-        executed_at=at or now,
-        key=key,
-        created_at=now,
-    )
+    trade = Trade(**trade_row(trade_id=new_id("trade"), order_id=order.id, position_id=position.id, symbol=position.symbol,
+                              side=order.side, qty=qty, price=price, commission=commission, notional=result.notional,
+                              realized_pnl=result.realized_pnl, anchor_before=anchor_before, executed_at=at or now, key=key, now=now))
     session.add(trade)
     session.flush()
     faults.point("after_trade_row")
@@ -111,11 +97,8 @@ def execute(
     session.flush()
     faults.point("after_position_update")
     view = trade_view(trade)
-    record_event(session, "order_filled", f"{order.side} {fmt(qty)} {position.symbol} at {fmt(price)}",
-                 position_id=position.id, order_id=order.id, trade_id=trade.id,
-                 data={"trade": view, "qty_after": position.qty, "cash_after": position.cash})
-    record_event(session, "anchor_updated", f"{position.symbol} anchor {fmt(anchor_before)} → {fmt(price)}",
-                 position_id=position.id, trade_id=trade.id, data={"old": anchor_before, "new": price, "cause": "fill"})
+    for spec in fill_events(symbol=position.symbol, trade=view, qty_after=position.qty, cash_after=position.cash):
+        record_event(session, **spec)
     return view
 
 
@@ -132,10 +115,8 @@ def add(
     source: str = "trade",
 ) -> dict[str, Any]:
     """Record a fill that already happened: its order and trade in one step (no guardrails)."""
-    position = for_write(session, ref)
-    order_view = create_order(session, position=position, side=side, qty=qty, limit=None, note="", key=key, source=source)
-    order = session.get(Order, order_view["id"])
-    assert order is not None
+    position = refs.open_position(session, ref)
+    order = create_order(session, position=position, side=side, qty=qty, limit=None, note="", key=key, source=source)
     return execute(session, order=order, position=position, qty=qty, price=price, commission=commission, at=at, key=key)
 
 
@@ -145,7 +126,7 @@ def void(session: Session, *, ref: str, reason: str) -> dict[str, Any]:
     trade = refs.trade(session, ref)
     if trade.status == "voided":
         raise Conflict(f"Trade {trade.id} is already voided.")
-    position = for_write(session, trade.position_id)
+    position = refs.open_position(session, trade.position_id)
     holdings = reverse_fill(_holdings(position), trade.side, trade.qty, trade.price, trade.commission, trade.realized_pnl)
     now = utcnow()
     trade.status = "voided"

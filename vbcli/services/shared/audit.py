@@ -1,57 +1,68 @@
-"""Writing the audit trail: events chained by hashes so later edits show (`vb db check`)."""
+"""Writing the audit trail: events chained by hashes so later edits show (`vb db check`).
+
+`event_row` is the one builder of an event row and `chain_hash` the one hash, used by single
+commands (`record_event`), bulk paths (`vb import`, through bulk.EventChain) and `vb db check`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
 
 from vbcli.domain.ids import new_id
-from vbcli.domain.numbers import fmt
+from vbcli.domain.jsonvalue import json_value
 from vbcli.domain.timeparse import rfc3339, utcnow
 from vbcli.store.tables import Event, LedgerHead
 
-
-def to_json_value(value: Any) -> Any:
-    """Decimals as strings, datetimes as RFC 3339, recursively."""
-    if isinstance(value, Decimal):
-        return fmt(value)
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, dict):
-        return {str(k): to_json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json_value(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+# json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) of a value that is
+# already JSON-ready; `string` is that encoder's own quoting of one string.
+encode_sorted = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(to_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted, compact JSON text of any value (decimals and times converted first)."""
+    return encode_sorted(json_value(value))
 
 
-def event_hash(prev_hash: str, event: Event) -> str:
-    """sha256 over the previous hash and the event's own fields."""
-    payload = dumps(
-        {
-            "prev": prev_hash,
-            "id": event.id,
-            "seq": event.seq,
-            "ts": rfc3339(event.ts),
-            "type": event.type,
-            "position_id": event.position_id,
-            "order_id": event.order_id,
-            "trade_id": event.trade_id,
-            "message": event.message,
-            "data": event.data,
-        }
-    )
+def _text(value: str | None) -> str:
+    return "null" if value is None else string(value)
+
+
+def chain_hash(prev: str, row: dict[str, Any], stamp: str) -> str:
+    """sha256 over the previous hash and the event's own fields (`stamp` is its ts in RFC 3339).
+
+    The payload is the sorted-key compact JSON of {prev, id, seq, ts, type, position_id,
+    order_id, trade_id, message, data}, written out directly: bulk imports hash every row.
+    """
+    payload = (f'{{"data":{string(row["data"])},"id":{string(row["id"])},"message":{string(row["message"])},'
+               f'"order_id":{_text(row["order_id"])},"position_id":{_text(row["position_id"])},"prev":{string(prev)},'
+               f'"seq":{row["seq"]},"trade_id":{_text(row["trade_id"])},"ts":{string(stamp)},"type":{string(row["type"])}}}')
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def event_hash(prev_hash: str, event: Any) -> str:
+    """The hash of a stored event (an Event or a row with the same attributes)."""
+    fields = ("id", "seq", "type", "position_id", "order_id", "trade_id", "message", "data")
+    return chain_hash(prev_hash, {name: getattr(event, name) for name in fields}, rfc3339(event.ts))
+
+
+def event_row(event_id: str, seq: int, prev: str, spec: dict[str, Any], *, data: str, stamp: str | None = None) -> dict[str, Any]:
+    """Every column of one event row, hash included, continuing the chain after `prev`.
+
+    `spec` has type, message, ts and optionally position_id, order_id, trade_id; `data` is its
+    data as JSON text already.
+    """
+    ts = spec["ts"]
+    row = {"id": event_id, "seq": seq, "ts": ts, "type": spec["type"], "position_id": spec.get("position_id"),
+           "order_id": spec.get("order_id"), "trade_id": spec.get("trade_id"), "message": spec["message"],
+           "data": data, "prev_hash": prev}
+    row["hash"] = chain_hash(prev, row, stamp or rfc3339(ts))
+    return row
 
 
 def record_event(
@@ -70,48 +81,11 @@ def record_event(
         return None
     head = session.get(LedgerHead, 1)
     assert head is not None, "ledger_head row missing"
-    event = Event(
-        id=new_id("event"),
-        seq=head.event_count + 1,
-        ts=ts or utcnow(),
-        type=type,
-        position_id=position_id,
-        order_id=order_id,
-        trade_id=trade_id,
-        message=message,
-        data=dumps(data or {}),
-        prev_hash=head.last_hash,
-        hash="",
-    )
-    event.hash = event_hash(head.last_hash, event)
+    spec = {"type": type, "message": message, "ts": ts or utcnow(), "position_id": position_id,
+            "order_id": order_id, "trade_id": trade_id}
+    event = Event(**event_row(new_id("event"), head.event_count + 1, head.last_hash, spec, data=dumps(data or {})))
     head.event_count = event.seq
     head.last_hash = event.hash
     session.add(event)
     session.add(head)
     return event
-
-
-def chain_rows(session: Session, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Event rows for many events at once (bulk paths such as `vb import`), continuing the hash chain.
-
-    Each spec has type, message and optionally position_id, order_id, trade_id, data, ts. The
-    caller inserts the rows in the same transaction; the ledger head is advanced here.
-    """
-    if not session.info.get("vb_events", True) or not specs:
-        return []
-    from types import SimpleNamespace
-
-    head = session.get(LedgerHead, 1)
-    assert head is not None, "ledger_head row missing"
-    rows: list[dict[str, Any]] = []
-    prev, seq = head.last_hash, head.event_count
-    for spec in specs:
-        seq += 1
-        row = {"id": new_id("event"), "seq": seq, "ts": spec.get("ts") or utcnow(), "type": spec["type"],
-               "position_id": spec.get("position_id"), "order_id": spec.get("order_id"), "trade_id": spec.get("trade_id"),
-               "message": spec["message"], "data": dumps(spec.get("data") or {}), "prev_hash": prev}
-        row["hash"] = prev = event_hash(prev, SimpleNamespace(**row))  # type: ignore[arg-type]
-        rows.append(row)
-    head.event_count, head.last_hash = seq, prev
-    session.add(head)
-    return rows

@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict
-from vbcli.services.shared.audit import dumps, to_json_value
+from vbcli.domain.jsonvalue import json_value
+from vbcli.services.shared.audit import dumps
 from vbcli.store.tables import IdempotencyKey
 
 
@@ -45,7 +46,7 @@ def run_once(
             key=key,
             command=command,
             request_hash=digest,
-            result=json.dumps(to_json_value(result), ensure_ascii=False),
+            result=json.dumps(json_value(result), ensure_ascii=False),
             created_at=utcnow(),
         )
     )

@@ -8,12 +8,14 @@ from typing import TypeVar
 from sqlalchemy import and_
 from sqlmodel import Session, SQLModel, select
 
-from vbcli.errors import Conflict, NotFound, UsageError
+from vbcli.errors import Conflict, NotFound, Refused, UsageError
 from vbcli.store.tables import Dividend, Order, Portfolio, Position, Trade
 
 M = TypeVar("M", bound=SQLModel)
 
 MIN_PREFIX = 6
+LIVE_STATUSES = ("open", "partially_filled")  # orders that still hold the position
+DEFAULT_CURRENCY = "USD"  # a position whose portfolio is gone (never in a consistent ledger)
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-_:^=]{0,31}$")
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f/]")
 
@@ -112,3 +114,17 @@ def dividend(session: Session, ref: str) -> Dividend:
     return by_id(session, Dividend, ref, kind="dividend")
 
 
+
+
+def currency_of(session: Session, position: Position) -> str:
+    """The currency of the position's portfolio (money is rounded to its minor unit)."""
+    owner = session.get(Portfolio, position.portfolio_id)
+    return owner.currency if owner else DEFAULT_CURRENCY
+
+
+def open_position(session: Session, ref: str) -> Position:
+    """A position to change: it must be open."""
+    row = position(session, ref)
+    if row.status != "open":
+        raise Refused(f"Position {row.id} ({row.symbol}) is closed; nothing can change it.")
+    return row

@@ -82,8 +82,10 @@ TRADE_FIELDS = (
 )
 
 
-def trade_view(row: Trade) -> dict[str, Any]:
-    """Trade fields; the first nine are the trades CSV's fixed leading columns (SPEC §5)."""
+def trade_view(row: Trade | dict[str, Any]) -> dict[str, Any]:
+    """Trade fields (of a row object or a row dict); the first nine are the trades CSV's fixed leading columns (SPEC §5)."""
+    if isinstance(row, dict):
+        return {name: row[name] for name in TRADE_FIELDS}
     return {name: getattr(row, name) for name in TRADE_FIELDS}
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import tempfile
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -22,6 +21,7 @@ from vbcli.domain.timeparse import utcnow
 from vbcli.errors import BadInputData, Conflict, NotFound, problem
 from vbcli.services.io.destination import check_target
 from vbcli.services.io.source import ALL_TABLES, EXPORT_VERSION
+from vbcli.store.files import copy_sqlite
 from vbcli.store.columns import ExactDecimal, UTCDateTime
 from vbcli.store.tables import SCHEMA_REVISION, LedgerHead, Portfolio
 
@@ -53,34 +53,13 @@ def backup(location: Location, dest: str | None) -> dict[str, Any]:
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        _copy(location.path, Path(temp_name))
+        copy_sqlite(location.path, Path(temp_name))
         os.link(temp_name, target)  # fails rather than replace a file created meanwhile
     except FileExistsError:
         raise Conflict(f"{target} already exists; vb db backup never overwrites a file.") from None
     finally:
         Path(temp_name).unlink(missing_ok=True)
     return {"path": str(target), "size_bytes": target.stat().st_size}
-
-
-def _copy(source_path: Path, dest_path: Path) -> None:
-    from vbcli.store.engine import busy_timeout_seconds
-
-    source = sqlite3.connect(source_path.absolute().as_uri() + "?mode=ro", uri=True, timeout=busy_timeout_seconds())
-    try:
-        dest = sqlite3.connect(dest_path)
-        try:
-            source.backup(dest)  # pages=-1: all pages in one step, one snapshot
-            dest.execute("PRAGMA journal_mode = DELETE")  # a self-contained single file
-            dest.commit()
-        finally:
-            dest.close()
-    finally:
-        source.close()
-    fd = os.open(dest_path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ---- restore: `vb import all` ------------------------------------------------------------------

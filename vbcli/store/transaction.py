@@ -1,0 +1,97 @@
+"""Transactions: one per command, writers holding the write lock, commits shielded from signals,
+PostgreSQL serialization failures retried."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from vbcli import faults
+from vbcli.config import Location
+from vbcli.errors import VbError
+from vbcli.store.dberrors import PG_RETRYABLE, pg_sqlstate
+from vbcli.store.settings import busy_timeout_seconds
+
+T = TypeVar("T")
+committed_writes = 0  # write transactions committed by this process (for the interrupt message)
+
+
+def run_with_retries(work: Callable[[], T], location: Location, attempts: int = 5) -> T:
+    """Run a whole transaction again on PostgreSQL serialization failures and deadlocks."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if location.engine == "postgresql" and pg_sqlstate(exc) in PG_RETRYABLE and attempt < attempts - 1:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool, events: bool) -> Iterator[Session]:
+    """One transaction. Writers hold the ledger's write lock from the first statement."""
+    with engine.connect() as conn:
+        conn.execution_options(vb_write=write)
+        with conn.begin() as transaction:
+            session = Session(bind=conn, expire_on_commit=False, autoflush=True)
+            session.info["vb_events"] = events
+            session.info["vb_dialect"] = engine.dialect.name
+            try:
+                if write and engine.dialect.name == "postgresql":
+                    set_pg_lock_timeout(conn)
+                    # The head row is PostgreSQL's ledger-wide write lock: writers queue here.
+                    session.exec(text("SELECT id FROM ledger_head WHERE id = 1 FOR UPDATE"))  # type: ignore[call-overload]
+                yield session
+                session.flush()
+            except VbError as error:
+                # A refusal that keeps its record (order_rejected) commits what it wrote.
+                if error.commit and not session.info.get("vb_dry_run"):
+                    session.flush()
+                    session.close()
+                    transaction.commit()
+                else:
+                    session.close()
+                    _rollback(transaction)
+                raise
+            except BaseException:
+                session.close()
+                _rollback(transaction)
+                raise
+            session.close()
+            faults.point("before_commit")
+            _commit(transaction, write)
+
+
+def _rollback(transaction: Any) -> None:
+    # A failed flush may already have ended the transaction; rolling back twice only warns.
+    if transaction.is_active:
+        transaction.rollback()
+
+
+def set_pg_lock_timeout(conn: Connection) -> None:
+    """Wait at most VB_BUSY_TIMEOUT for PostgreSQL locks in this transaction (0 would mean forever)."""
+    milliseconds = max(1, int(busy_timeout_seconds() * 1000))
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
+
+
+def _commit(transaction: Any, write: bool) -> None:
+    """Commit with SIGINT/SIGTERM held back, so an interrupt lands before or after, never inside."""
+    global committed_writes
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        transaction.commit()
+        if write:
+            committed_writes += 1
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
