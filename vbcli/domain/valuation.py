@@ -113,8 +113,10 @@ def walk(facts: Sequence[Fact], prices: Sequence[tuple[datetime, Decimal]], *, s
         if pending is not None:
             while cut < len(cuts) and cuts[cut] <= pending[0]:
                 cut += 1
-            if at.date() != pending[0].date() or rank == 2 or isinstance(item, Opening) or (cut < len(cuts) and cuts[cut] <= at):
-                _emit(out, state, pending, started and observed_day == pending[0].date())
+            flow = rank == 2 or isinstance(item, Opening)
+            if at.date() != pending[0].date() or flow or (cut < len(cuts) and cuts[cut] <= at):
+                if not (flow and pending[0] == at):  # a point at a flow's moment would count as after it
+                    _emit(out, state, pending, started and observed_day == pending[0].date())
                 pending = None
         inside = started
         if rank == _PRICE_RANK:
