@@ -193,6 +193,9 @@ def run_all(report: Report, sizes: list[int], repeats: int, work: Path, env: dic
         run_size(report, n, db, repeats, work, env, sqlmodel_base)
         db.unlink()
     simulate_bench(report, work, env, sqlmodel_base)
+    from optimize import optimize_bench  # bench/optimize.py: vb optimize and the engine
+
+    optimize_bench(report, work, env)
     script_loop_bench(report, work, env, loop)
     serve_bench(report, work, env)
 

@@ -195,15 +195,20 @@ def test_progress_bar_only_for_long_runs_on_a_terminal(monkeypatch: pytest.Monke
 
     from vbcli.cli import simulate
 
-    with simulate._progress(10) as on_bar:
-        assert on_bar is None  # short run (and the test's stderr is no terminal either)
+    from vbcli import render
+
+    short = 10
+    with render.progress("simulating", short, wanted=short > simulate.PROGRESS_FROM) as advance:
+        assert simulate._on_bar(advance, short) is None  # short run (and the test's stderr is no terminal either)
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     monkeypatch.setattr(sys, "stderr", Terminal())
-    with simulate._progress(simulate.PROGRESS_FROM + 1) as on_bar:
+    total = simulate.PROGRESS_FROM + 1
+    with render.progress("simulating", total, wanted=total > simulate.PROGRESS_FROM) as advance:
+        on_bar = simulate._on_bar(advance, total)
         assert on_bar is not None
-        for index in range(simulate.PROGRESS_FROM + 1):
+        for index in range(total):
             on_bar(index)

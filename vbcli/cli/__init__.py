@@ -76,9 +76,9 @@ def _register() -> None:
     app.add_typer(trades.app, name="trades")
     app.add_typer(events.app, name="events")
     app.add_typer(db.app, name="db")
-    from vbcli.cli import completion, dividends, evaluate, io, prices, report, serve, simulate
+    from vbcli.cli import completion, dividends, evaluate, io, optimize, prices, report, serve, simulate
 
-    for module in (evaluate, dividends, simulate, io, prices, report, completion, serve):
+    for module in (evaluate, dividends, simulate, optimize, io, prices, report, completion, serve):
         module.register(app)
 
 _register()

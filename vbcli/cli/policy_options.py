@@ -43,6 +43,7 @@ _OPTIONS: dict[str, tuple[Any, tuple[str, ...], Callable[[str, str], Any]]] = {
     "max_trade": (_opt("--max-trade", "Largest order as a share of position value (default 20%)."), ("max_trade",), lambda v, w: parse_fraction(v, what=w)),
     "max_orders_per_day": (_opt("--max-orders-per-day", "Orders per position per UTC day (default 5)."), ("max_orders_per_day",), lambda v, w: _count(v, w)),
 }
+OPTION_NAMES = tuple(_OPTIONS)  # `vb optimize --grid NAME=…` takes these (with dashes)
 # A zero trigger would trade on every tick, a zero anchor reset would reset on every tick.
 _NONZERO = ("trigger", "trigger_up", "trigger_down", "anchor_reset")
 _AUTO = Annotated[

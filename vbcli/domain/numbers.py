@@ -20,6 +20,7 @@ PROPOSAL_DECIMALS = 6  # fractional-share proposals are floored to 6 decimals (S
 AVG_COST_DECIMALS = 10
 
 ZERO = Decimal("0")
+_PROPOSAL_QUANTUM = Decimal(1).scaleb(-PROPOSAL_DECIMALS)
 ONE = Decimal("1")
 HUNDRED = Decimal("100")
 
@@ -27,6 +28,7 @@ HUNDRED = Decimal("100")
 _NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 
 # ISO 4217 minor units for the currencies whose cents are not 2 digits.
+_QUANTA: dict[str, Decimal] = {}  # currency → its cent, computed once
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3, "JOD": 3}
 
 
@@ -77,8 +79,8 @@ def normalize(value: Decimal) -> Decimal:
     if value == 0:
         return ZERO
     normalized = value.normalize(CONTEXT)
-    exponent = normalized.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > 0:
+    # A positive exponent is exactly when str() shows "E+" (100 → 1E+2); as_tuple() is slower.
+    if normalized.adjusted() > 0 and "E+" in str(normalized):
         normalized = normalized.quantize(ONE)
     return normalized
 
@@ -90,7 +92,9 @@ def minor_units(currency: str) -> int:
 
 def round_money(value: Decimal, currency: str = "USD") -> Decimal:
     """Round an amount half-up to the currency's cents (commissions, dividend tax)."""
-    quantum = Decimal(1).scaleb(-minor_units(currency))
+    quantum = _QUANTA.get(currency)
+    if quantum is None:
+        quantum = _QUANTA.setdefault(currency, Decimal(1).scaleb(-minor_units(currency)))
     return value.quantize(quantum, rounding=ROUND_HALF_UP, context=CONTEXT)
 
 
@@ -104,7 +108,8 @@ def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
 
 def floor_decimals(value: Decimal, places: int = PROPOSAL_DECIMALS) -> Decimal:
     """Floor toward zero to `places` decimals (fractional-share proposals)."""
-    return normalize(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN, context=CONTEXT))
+    quantum = _PROPOSAL_QUANTUM if places == PROPOSAL_DECIMALS else Decimal(1).scaleb(-places)
+    return normalize(value.quantize(quantum, rounding=ROUND_DOWN, context=CONTEXT))
 
 
 def round_avg_cost(value: Decimal) -> Decimal:

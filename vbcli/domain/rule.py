@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+from typing import Any
 
 from vbcli.domain.numbers import (
     CONTEXT,
@@ -38,7 +39,7 @@ from vbcli.domain.policy import Guardrails, OrderPolicy
 BUY, SELL, HOLD, REJECTED, ANCHOR_RESET = "BUY", "SELL", "HOLD", "REJECTED", "ANCHOR_RESET"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Work:
     """Intermediate values of one evaluation, filled in step by step."""
 
@@ -48,12 +49,20 @@ class _Work:
     guard: Guardrails
     context: OrderContext
     value: Decimal
-    alloc: Decimal | None
-    change: Decimal | None
     raw: Decimal = ZERO
     capped: Decimal = ZERO
     trimmed: Decimal = ZERO
     notes: list[str] = field(default_factory=list)
+
+    # Computed when read: a simulation without the working never needs them.
+    @property
+    def alloc(self) -> Decimal | None:
+        return self.state.qty * self.price / self.value if self.value > 0 else None
+
+    @property
+    def change(self) -> Decimal | None:
+        anchor = self.state.anchor
+        return (self.price - anchor) / anchor if anchor is not None and anchor > 0 else None
 
 
 def evaluate(
@@ -64,24 +73,22 @@ def evaluate(
     context: OrderContext = OrderContext(),
 ) -> Evaluation:
     """Apply the volatility-balancing rule to a position at `price`."""
-    require_positive_price(price)
     with localcontext(CONTEXT):
-        work = _start(state, price, policy, guardrails, context)
-        early = _preflight(work)
-        if early is not None:
-            return early
-        side, reason = _trigger(work)
-        if side is None:
-            return _finish(work, HOLD, reason)
-        return _propose(work, side, reason)
+        return evaluate_in_context(state, price, policy, guardrails, context)
 
 
-def _start(state: PositionState, price: Decimal, policy: OrderPolicy, guard: Guardrails, context: OrderContext) -> _Work:
-    value = state.value(price)
-    alloc = state.qty * price / value if value > 0 else None
-    anchor = state.anchor
-    change = (price - anchor) / anchor if anchor is not None and anchor > 0 else None
-    return _Work(state, price, policy, guard, context, value, alloc, change)
+def evaluate_in_context(state: PositionState, price: Decimal, policy: OrderPolicy, guardrails: Guardrails,
+                        context: OrderContext) -> Evaluation:
+    """`evaluate` for a caller already inside `localcontext(CONTEXT)` (simulate enters it once per run)."""
+    require_positive_price(price)
+    work = _Work(state, price, policy, guardrails, context, state.value(price))
+    early = _preflight(work)
+    if early is not None:
+        return early
+    side, reason = _trigger(work)
+    if side is None:
+        return _finish(work, HOLD, reason)
+    return _propose(work, side, reason)
 
 
 def _preflight(w: _Work) -> Evaluation | None:
@@ -108,7 +115,7 @@ def _preflight(w: _Work) -> Evaluation | None:
 def _trigger(w: _Work) -> tuple[str | None, str]:
     """Step 2: which side, if any, and why."""
     p, anchor, pol, g = w.price, w.state.anchor, w.policy, w.guard
-    assert anchor is not None and w.change is not None
+    assert anchor is not None
     if p - anchor >= pol.trigger_up * anchor:
         return "sell", f"price rose {pct2(w.change)} above anchor {fmt(anchor)} (trigger {pct(pol.trigger_up)})"
     if anchor - p >= pol.trigger_down * anchor:
@@ -118,6 +125,8 @@ def _trigger(w: _Work) -> tuple[str | None, str]:
         return "buy", "rebalance"
     if pol.auto_rebalance and stock > g.max_stock_alloc * w.value:
         return "sell", "rebalance"
+    if not w.context.explain:
+        return None, "within the triggers"
     triggers = f"+{pct(pol.trigger_up)} / -{pct(pol.trigger_down)}"
     return None, f"price change {pct2(w.change)} is within the triggers ({triggers})"
 
@@ -152,10 +161,11 @@ def _propose(w: _Work, side: str, reason: str) -> Evaluation:
 
 def _raw_size(w: _Work, side: str, *, rebalance: bool) -> Decimal:
     """Step 3: ΔQ = (anchor/P − 1)·r·V/P, or the size that lands a rebalance on its bound."""
-    q_p, v, p, rate, g = w.state.qty * w.price, w.value, w.price, w.policy.commission_rate, w.guard
-    if rebalance and side == "buy":
-        return (g.min_stock_alloc * v - q_p) / (p * (ONE + g.min_stock_alloc * rate))
+    v, p = w.value, w.price
     if rebalance:
+        q_p, rate, g = w.state.qty * p, w.policy.commission_rate, w.guard
+        if side == "buy":
+            return (g.min_stock_alloc * v - q_p) / (p * (ONE + g.min_stock_alloc * rate))
         return (q_p - g.max_stock_alloc * v) / (p * (ONE - g.max_stock_alloc * rate))
     anchor = w.state.anchor
     assert anchor is not None
@@ -232,10 +242,12 @@ def _apply_minimums(w: _Work, side: str, qty: Decimal, limit: Decimal) -> tuple[
 
 def _shortfall(w: _Work, qty: Decimal) -> str | None:
     """Which minimums the quantity misses, as text; None when it meets them."""
+    notional = qty * w.price
+    if qty >= w.policy.min_qty and notional >= w.policy.min_notional:
+        return None
     problems = []
     if qty < w.policy.min_qty:
         problems.append(f"qty {fmt(qty)} below min_qty {fmt(w.policy.min_qty)}")
-    notional = qty * w.price
     if notional < w.policy.min_notional:
         problems.append(f"notional {fmt(normalize(notional))} below min_notional {fmt(w.policy.min_notional)}")
     return " and ".join(problems) or None
@@ -278,15 +290,25 @@ def _zero_reason(w: _Work, side: str, cap: Decimal, cap_why: str) -> str:
 
 def _finish(w: _Work, action: str, reason: str, side: str | None = None, qty: Decimal = ZERO) -> Evaluation:
     rate = w.policy.commission_rate
-    after = post_trade_alloc(w.state, side, qty, w.price, rate) if side is not None else w.alloc
+    if not w.context.explain:
+        # No order: nothing to price (the explained path's 0 and 0.00 are the same amounts).
+        notional = normalize(qty * w.price) if qty else ZERO
+        commission = round_money(notional * rate, w.context.currency) if qty else ZERO
+        return _quick_evaluation(action=action, side=side, qty=normalize(qty), price=w.price, notional=notional,
+                                 commission=commission, reason=reason, change=None, trigger_up=w.policy.trigger_up,
+                                 trigger_down=w.policy.trigger_down, raw_qty=w.raw, capped_qty=w.capped,
+                                 trimmed_qty=w.trimmed, stock_alloc_before=None, stock_alloc_after=None,
+                                 anchor=w.state.anchor, total_value=w.value)
     notional = normalize(qty * w.price)
+    commission = round_money(notional * rate, w.context.currency)
+    after = post_trade_alloc(w.state, side, qty, w.price, rate) if side is not None else w.alloc
     return Evaluation(
         action=action,
         side=side,
         qty=normalize(qty),
         price=w.price,
         notional=notional,
-        commission=round_money(notional * rate, w.context.currency),
+        commission=commission,
         reason=reason,
         change=shown(w.change),
         trigger_up=w.policy.trigger_up,
@@ -301,3 +323,8 @@ def _finish(w: _Work, action: str, reason: str, side: str | None = None, qty: De
     )
 
 
+def _quick_evaluation(**values: Any) -> Evaluation:
+    """An Evaluation without the frozen dataclass's per-field __setattr__ (a third of a HOLD bar)."""
+    evaluation = object.__new__(Evaluation)
+    evaluation.__dict__.update(values)
+    return evaluation

@@ -3,6 +3,7 @@ with the manual-order check: pure, over exact decimals."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
@@ -13,6 +14,7 @@ from vbcli.errors import UsageError
 
 SHOWN_PLACES = 10  # reported quotients (allocations, change, raw sizes)
 _FRACTIONAL_STEP = Decimal(1).scaleb(-PROPOSAL_DECIMALS)
+_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class OrderContext:
     orders_today: int = 0  # placed today, cancelled ones not counted
     apply_daily_cap: bool = True  # simulate passes False
     currency: str = "USD"
+    # simulate passes False: the same decision, without the working (allocations, raw sizes)
+    # and the hold reasons that nobody reads there.
+    explain: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def floor_quantity(qty: Decimal, policy: OrderPolicy) -> Decimal:
         qty = floor_decimals(qty)
     if policy.lot_size > 0:
         qty = floor_to_step(qty, policy.lot_size)
-    return normalize(qty)
+    return qty  # both floors return it normalized
 
 
 def ceil_quantity(qty: Decimal, policy: OrderPolicy) -> Decimal | None:
@@ -121,6 +126,7 @@ def shown(value: Decimal | None) -> Decimal | None:
     return None if value is None else round_ratio(value, SHOWN_PLACES)
 
 
+@functools.lru_cache(maxsize=256)  # the same few thresholds, in every reason of a backtest
 def pct(fraction: Decimal) -> str:
     """A configured threshold as a percentage: 0.03 → 3%."""
     return f"{fmt(normalize(fraction * 100))}%"
@@ -128,4 +134,4 @@ def pct(fraction: Decimal) -> str:
 
 def pct2(fraction: Decimal) -> str:
     """A measured ratio as a percentage with two decimals: -0.0299 → -2.99%."""
-    return f"{fmt((fraction * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN, context=CONTEXT))}%"
+    return f"{fmt((fraction * 100).quantize(_CENT, rounding=ROUND_HALF_EVEN, context=CONTEXT))}%"

@@ -15,7 +15,7 @@ from typing import Any
 from vbcli.domain.accounting import dividend_amounts
 from vbcli.domain.numbers import CONTEXT, ONE, ZERO, floor_decimals, round_money, round_ratio
 from vbcli.domain.policy import Guardrails, OrderPolicy
-from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, OrderContext, PositionState, evaluate, floor_quantity
+from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, OrderContext, PositionState, evaluate_in_context, floor_quantity
 from vbcli.errors import BadInputData
 
 TRADING_DAYS = 252
@@ -52,6 +52,9 @@ class SimulationResult:
     trade_log: list[dict[str, Any]] = field(default_factory=list)
     series: list[tuple[datetime.date, Decimal, Decimal]] = field(default_factory=list)
     initial_value: Decimal = ZERO
+    # Not in to_dict (SPEC §7 simulation): `vb optimize` adds them to its rows.
+    sortino: Decimal | None = None
+    buy_and_hold_sortino: Decimal | None = None
     currency: str = "USD"
 
     def to_dict(self, include_trades: bool = False) -> dict[str, Any]:
@@ -88,27 +91,44 @@ def _ratio(value: Decimal | None) -> Decimal | None:
     return None if value is None else round_ratio(value, METRIC_PLACES)
 
 
+def _position_state(qty: Decimal, cash: Decimal, receivable: Decimal, anchor: Decimal | None) -> PositionState:
+    """PositionState without the frozen dataclass's per-field __setattr__ (once per fill)."""
+    state = object.__new__(PositionState)
+    state.__dict__.update(qty=qty, cash=cash, receivable=receivable, anchor=anchor)
+    return state
+
+
 class _Tracker:
     """Running peak, max drawdown and sums of daily simple returns of one value series."""
 
     def __init__(self) -> None:
         self.previous: Decimal | None = None
         self.peak: Decimal | None = None
+        self.trough: Decimal | None = None  # the lowest value since the peak
         self.max_drawdown = ZERO
         self.count = 0
         self.total = ZERO
         self.total_squares = ZERO
+        self.downside_squares = ZERO  # of the negative daily returns, for Sortino
 
     def add(self, value: Decimal) -> None:
-        if self.peak is None or value > self.peak:
-            self.peak = value
-        elif self.peak > 0:
-            self.max_drawdown = max(self.max_drawdown, (self.peak - value) / self.peak)
-        if self.previous is not None and self.previous != 0:
-            daily = value / self.previous - ONE
+        peak, previous = self.peak, self.previous
+        if peak is None or value > peak:
+            self.peak = self.trough = value
+        elif value < self.trough and peak > 0:  # type: ignore[operator]
+            # The drawdown from one peak is largest at the lowest value after it.
+            self.trough = value
+            drawdown = (peak - value) / peak
+            if drawdown > self.max_drawdown:
+                self.max_drawdown = drawdown
+        if previous:  # neither None nor zero
+            daily = value / previous - ONE
             self.count += 1
             self.total += daily
-            self.total_squares += daily * daily
+            square = daily * daily
+            self.total_squares += square
+            if daily < 0:
+                self.downside_squares += square
         self.previous = value
 
     def daily_stdev(self) -> Decimal | None:
@@ -129,6 +149,12 @@ class _Tracker:
             return None
         return self.total / self.count / stdev * SQRT_TRADING_DAYS
 
+    def sortino(self) -> Decimal | None:
+        """Mean daily return / √(Σ min(r, 0)² / n) × √252; None without a negative return."""
+        if self.count == 0 or self.downside_squares == 0:
+            return None
+        return self.total / self.count / (self.downside_squares / self.count).sqrt(CONTEXT) * SQRT_TRADING_DAYS
+
 
 def start_from_cash(cash: Decimal, first_price: Decimal, policy: OrderPolicy) -> PositionState:
     """Half of `cash` in shares at the first price (floored to the policy's step), the rest cash."""
@@ -144,7 +170,7 @@ class _Run:
         self.qty, self.cash, self.receivable, self.anchor = start.qty, start.cash, start.receivable, start.anchor
         self.policy, self.guardrails, self.currency = policy, guardrails, currency
         self.withholding = withholding
-        self.context = OrderContext(apply_daily_cap=False, currency=currency)
+        self.context = OrderContext(apply_daily_cap=False, currency=currency, explain=False)
         self.initial = ZERO
         self.bh_qty = ZERO
         self.bh_cash = ZERO
@@ -155,6 +181,7 @@ class _Run:
         self.series: list[tuple[datetime.date, Decimal, Decimal]] = []
         self.strategy = _Tracker()
         self.benchmark = _Tracker()
+        self._state: PositionState | None = None  # the state the rule sees, while unchanged
 
     def begin(self, bar: Bar, initial_capital: Decimal | None) -> None:
         """Fix the initial capital and buy the benchmark at the first price."""
@@ -168,13 +195,19 @@ class _Run:
         # The start is bought at the first bar's price, which is already ex-dividend.
         if bar.dividend > 0 and self.count > 0:
             self._ex_dividend(bar.dividend)
-        state = PositionState(self.qty, self.cash, self.receivable, self.anchor)
-        ev = evaluate(state, bar.price, self.policy, self.guardrails, self.context)
-        if ev.action in (BUY, SELL):
+        state = self._state
+        if state is None:  # rebuilt only after a change: most bars hold
+            state = self._state = _position_state(self.qty, self.cash, self.receivable, self.anchor)
+        ev = evaluate_in_context(state, bar.price, self.policy, self.guardrails, self.context)
+        action = ev.action
+        if action == BUY or action == SELL:
             self._fill(bar, ev.side or "", ev.qty, ev.commission, ev.reason)
-        elif ev.action == ANCHOR_RESET:
+            self._state = None
+        elif action == ANCHOR_RESET:
             self.anchor = bar.price
-        value = self.qty * bar.price + self.cash + self.receivable
+            self._state = None
+        # Without a fill the rule's V = Q·P + C + R is this bar's value, computed the same way.
+        value = ev.total_value if self._state is not None else self.qty * bar.price + self.cash + self.receivable
         bh_value = self.bh_qty * bar.price + self.bh_cash
         self.strategy.add(value)
         self.benchmark.add(bh_value)
@@ -183,6 +216,7 @@ class _Run:
 
     def _ex_dividend(self, per_share: Decimal) -> None:
         # A backtest pays the net dividend at once instead of through a receivable.
+        self._state = None
         if self.anchor is not None:
             self.anchor -= per_share
         # The same amounts as the ledger: tax rounded half-up to cents.
@@ -242,6 +276,8 @@ class _Run:
             series=self.series,
             initial_value=self.initial,
             currency=self.currency,
+            sortino=self.strategy.sortino(),
+            buy_and_hold_sortino=self.benchmark.sortino(),
         )
 
     def _return(self, final: Decimal) -> Decimal:
@@ -265,14 +301,13 @@ def simulate(
     the base of both returns and the buy-and-hold stake. `on_bar(i)` reports progress.
     """
     run = _Run(start, policy, guardrails, withholding, currency)
-    for index, bar in enumerate(bars):
-        with localcontext(CONTEXT):
+    with localcontext(CONTEXT):  # once for the whole run: entering it per bar costs more than the bar
+        for index, bar in enumerate(bars):
             if index == 0:
                 run.begin(bar, initial_capital)
             run.step(bar)
-        if on_bar is not None:
-            on_bar(index)
-    if run.count == 0:
-        raise BadInputData("There are no price bars to simulate; the file needs at least one date,price row.")
-    with localcontext(CONTEXT):
+            if on_bar is not None:
+                on_bar(index)
+        if run.count == 0:
+            raise BadInputData("There are no price bars to simulate; the file needs at least one date,price row.")
         return run.result()

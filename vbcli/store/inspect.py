@@ -4,6 +4,7 @@ that is not a vb ledger, or is corrupt, truncated or newer."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -72,11 +73,28 @@ def _header_problem(header: bytes, size: int) -> str | None:
     return None
 
 
+IMMUTABLE_READ_ATTEMPTS = 3
+
+
 def _inspect_tables(path: Any, size: int) -> SchemaState:
     # Without a -wal file the main file is the whole ledger: read it as immutable, which takes
     # no locks and creates no -shm. With one, another vb may be writing: open read-only normally.
+    # A writer can start between that look and the read and checkpoint under it, so an
+    # immutable read that finds a problem looks again before the file is called corrupt.
     wal = path.with_name(path.name + "-wal")
-    query = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    for attempt in range(IMMUTABLE_READ_ATTEMPTS):
+        if wal.exists():
+            return _read_tables(path, size, "mode=ro")
+        try:
+            return _read_tables(path, size, "mode=ro&immutable=1")
+        except (sqlite3.DatabaseError, DatabaseUnavailable):
+            if attempt + 1 == IMMUTABLE_READ_ATTEMPTS:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _read_tables(path: Any, size: int, query: str) -> SchemaState:
     conn = sqlite3.connect(f"file:{quote(str(path))}?{query}", uri=True, timeout=busy_timeout_seconds())
     try:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
