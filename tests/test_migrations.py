@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_cli_runner
+from vbcli.store.tables import SCHEMA_REVISION
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ledger_rev0001.sqlite"
 TABLES = ("portfolios", "positions", "orders", "trades", "cash_flows", "dividends", "events", "idempotency_keys")
@@ -217,7 +218,7 @@ def test_auto_create_false_asks_for_db_upgrade(tmp_path):
     one_line_error(result, 6, "run `vb db upgrade`")
     assert not path.exists()
     upgraded = vb("db", "upgrade", env={"APP_AUTO_CREATE": "false"})
-    assert upgraded.exit_code == 0 and "schema revision 0001" in upgraded.stderr
+    assert upgraded.exit_code == 0 and f"schema revision {SCHEMA_REVISION}" in upgraded.stderr
     listed = vb("portfolios", "list", "--json", env={"APP_AUTO_CREATE": "false"})
     assert [p["name"] for p in json.loads(listed.stdout)] == ["default"]
     one_line_error(vb("portfolios", "list", env={"APP_AUTO_CREATE": "maybe"}), 2, "APP_AUTO_CREATE must be true or false")

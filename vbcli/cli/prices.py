@@ -14,7 +14,7 @@ from vbcli.errors import UsageError
 
 app = typer.Typer(
     help="Prices: exact prices per symbol and time, used wherever a command needs one and none is given.\n\n"
-    "Example: fetch-quotes | vb prices import -",
+    "Example: vb prices import - < closes.csv   (or: fetch-quotes | vb prices import -)",
     no_args_is_help=True,
 )
 
