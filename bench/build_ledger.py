@@ -58,7 +58,7 @@ def build(path: Path, n: int, vb: str) -> None:
 
     def flush() -> None:
         conn.executemany("INSERT INTO orders VALUES (?,?,?,?,NULL,'filled',?,?,'0',NULL,'',0,'trade',?,?)", orders)
-        conn.executemany("INSERT INTO trades VALUES (?,?,?,?,?,?,?,'0',?,'0',?,?,'executed',NULL,'',NULL,?)", trades)
+        conn.executemany("INSERT INTO trades VALUES (?,?,?,?,?,?,?,'0',?,'0',?,?,'executed',NULL,'',NULL,?,?)", trades)
         conn.executemany("INSERT INTO events VALUES (?,?,?,'order_filled',?,?,?,?,'{}',?,?)", events)
         orders.clear(), trades.clear(), events.clear()
 
@@ -71,7 +71,7 @@ def build(path: Path, n: int, vb: str) -> None:
         when = _ts(start + timedelta(minutes=i))
         oid, tid = _id("ord_", i), _id("trd_", i)
         orders.append((oid, pos_ids[p], side, str(q), str(q), str(price), when, when))
-        trades.append((tid, oid, pos_ids[p], symbols[p], side, str(q), str(price), str(notional), str(price), when, when))
+        trades.append((tid, oid, pos_ids[p], symbols[p], side, str(q), str(price), str(notional), str(price), when, when, str(notional)))
         digest = hashlib.sha256(f"{prev_hash}{tid}".encode()).hexdigest()
         events.append((_id("evt_", i), i + 1, when, pos_ids[p], oid, tid, f"{side} {q} {symbols[p]} at {price}", prev_hash, digest))
         prev_hash = digest

@@ -198,6 +198,9 @@ def run_all(report: Report, sizes: list[int], repeats: int, work: Path, env: dic
     optimize_bench(report, work, env)
     script_loop_bench(report, work, env, loop)
     serve_bench(report, work, env)
+    from timeline import run as timeline_bench  # bench/timeline.py: back-dated fills and shuffled imports (issue 10)
+
+    timeline_bench(report, [1_000, 10_000, 100_000] if 1_000_000 in sizes else [1_000, 10_000], work, env)
 
 
 def run_size(report: Report, n: int, db: Path, repeats: int, work: Path, env: dict[str, str], base: Timing) -> None:

@@ -176,7 +176,7 @@ def test_replay_avg_cost():
 
 
 def test_point_one_plus_point_two_stays_point_three_in_storage(vb):
-    assert vb("positions", "add", "X", "--cash", "0.1").exit_code == 0
+    assert vb("positions", "add", "X", "--at", "2020-01-01", "--cash", "0.1").exit_code == 0
     deposited = vb("positions", "deposit", "X", "0.2", "--json")
     assert deposited.exit_code == 0, deposited.stderr
     assert json.loads(deposited.stdout)["cash"] == "0.3"

@@ -31,7 +31,7 @@ def position(vb: Any, ref: str = "AAPL") -> dict[str, Any]:
 @pytest.fixture
 def aapl(vb: Any) -> dict[str, Any]:
     """100 AAPL and 10 000 cash, anchor 150."""
-    return js(vb("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150", "--json"))
+    return js(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150", "--json"))
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_portfolios_add_list_show_remove(vb):
 def test_portfolio_refusals(vb):
     ok(vb("portfolios", "add", "alt"))
     refused(vb("portfolios", "add", "alt"), 4, contains="already exists")
-    ok(vb("positions", "add", "MSFT", "--cash", "5", "--portfolio", "alt"))
+    ok(vb("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "5", "--portfolio", "alt"))
     before = snapshot(vb)
     refused(vb("portfolios", "remove", "alt"), 4, contains="only be removed when empty")
     refused(vb("portfolios", "remove", "default"), 4, contains="default portfolio cannot be removed")
@@ -78,7 +78,7 @@ def test_portfolio_refusals(vb):
 
 def test_a_jpy_portfolio_rounds_commission_to_whole_yen(vb):
     ok(vb("portfolios", "add", "jp", "--currency", "JPY"))
-    ok(vb("positions", "add", "7203", "--cash", "1000000", "--portfolio", "jp", "--commission-rate", "0.1%"))
+    ok(vb("positions", "add", "7203", "--at", "2020-01-01", "--cash", "1000000", "--portfolio", "jp", "--commission-rate", "0.1%"))
     # 100 @ 2 345 = 234 500; × 0.001 = 234.5 yen → half-up → 235.
     trade = js(vb("trades", "add", "jp/7203", "buy", "100", "--price", "2345", "--json"))
     assert trade["commission"] == "235"
@@ -89,7 +89,7 @@ def test_a_jpy_portfolio_rounds_commission_to_whole_yen(vb):
 
 
 def test_positions_add_stores_policy_defaults_and_options(vb):
-    pos = js(vb("positions", "add", "aapl", "--qty", "100", "--cash", "10000", "--anchor", "150",
+    pos = js(vb("positions", "add", "aapl", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150",
                 "--trigger-up", "4%", "--trigger-down", "0.025", "--max-alloc", "0.70", "--min-notional", "100.00",
                 "--below-min", "CLIP", "--no-auto-rebalance", "--max-orders-per-day", "3", "--json"))
     assert (pos["symbol"], pos["portfolio"], pos["status"]) == ("AAPL", "default", "open")
@@ -106,24 +106,24 @@ def test_positions_add_stores_policy_defaults_and_options(vb):
 
 
 def test_positions_add_avg_cost_and_refusals(vb):
-    pos = js(vb("positions", "add", "X", "--qty", "10", "--cash", "0", "--anchor", "20", "--avg-cost", "12.5", "--json"))
+    pos = js(vb("positions", "add", "X", "--at", "2020-01-01", "--qty", "10", "--cash", "0", "--anchor", "20", "--avg-cost", "12.5", "--json"))
     assert (pos["anchor"], pos["avg_cost"]) == ("20", "12.5")
-    refused(vb("positions", "add", "X", "--cash", "1"), 4, contains="already has an open X position")
-    refused(vb("positions", "add", "Y", "--qty", "5"), 2, contains="needs --anchor or --avg-cost")
-    refused(vb("positions", "add", "Y", "--trigger", "3"), 2, contains="did you mean 3%?")
-    refused(vb("positions", "add", "Y", "--min-alloc", "80%", "--max-alloc", "70%"), 2, contains="--min-alloc must not be above --max-alloc")
-    refused(vb("positions", "add", "Y", "--below-min", "maybe"), 2, contains="hold, reject or clip")
-    refused(vb("positions", "add", "Y", "--trigger", "0%"), 2, contains="greater than zero")
-    refused(vb("positions", "add", "Y", "--max-orders-per-day", "1.5"), 2, contains="whole number")
-    refused(vb("positions", "add", "Y", "--portfolio", "nope"), 3, contains="No portfolio named 'nope'")
+    refused(vb("positions", "add", "X", "--at", "2020-01-01", "--cash", "1"), 4, contains="already has an open X position")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--qty", "5"), 2, contains="needs --anchor or --avg-cost")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--trigger", "3"), 2, contains="did you mean 3%?")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--min-alloc", "80%", "--max-alloc", "70%"), 2, contains="--min-alloc must not be above --max-alloc")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--below-min", "maybe"), 2, contains="hold, reject or clip")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--trigger", "0%"), 2, contains="greater than zero")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--max-orders-per-day", "1.5"), 2, contains="whole number")
+    refused(vb("positions", "add", "Y", "--at", "2020-01-01", "--portfolio", "nope"), 3, contains="No portfolio named 'nope'")
     assert len(js(vb("positions", "list", "--json"))) == 1
 
 
 def test_positions_list_columns_and_filters(vb):
     ok(vb("portfolios", "add", "alt"))
-    ok(vb("positions", "add", "MSFT", "--cash", "100"))
-    ok(vb("positions", "add", "AAPL", "--cash", "200"))
-    ok(vb("positions", "add", "AAPL", "--cash", "300", "-p", "alt"))
+    ok(vb("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "100"))
+    ok(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "200"))
+    ok(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "300", "-p", "alt"))
     ok(vb("positions", "close", "default/MSFT"))
     listed = js(vb("positions", "list", "--json"))
     assert [(p["portfolio"], p["symbol"]) for p in listed] == [("alt", "AAPL"), ("default", "AAPL")]
@@ -138,7 +138,7 @@ def test_positions_list_columns_and_filters(vb):
     assert plain[0].split("\t") == FIELDS  # policy and guardrails flattened into columns
     assert len(plain) == 3
     table = ok(vb("positions", "list", "--format", "table", env={"COLUMNS": "250"})).stdout
-    assert "positions" in table and "symbol" in table and "trigger_up" not in table
+    assert "position" in table.splitlines()[0] and "cash" in table and "trigger_up" not in table
 
 
 def test_positions_show_with_price(vb, aapl):
@@ -198,7 +198,7 @@ def test_deposit_withdraw_and_close(vb, aapl):
     refused(vb("positions", "close", aapl["id"]), 5)
     assert event_types(vb, aapl["id"])[0] == "position_closed"
     # A new AAPL position may open in the same portfolio once the old one is closed.
-    ok(vb("positions", "add", "AAPL", "--cash", "1"))
+    ok(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "1"))
 
 
 # ---- orders -------------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ def test_limit_prices(vb, aapl):
 
 
 def test_a_refused_placement_writes_only_its_order_rejected_event(vb):
-    ok(vb("positions", "add", "AAPL", "--qty", "10", "--cash", "1000", "--anchor", "100"))
+    ok(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "10", "--cash", "1000", "--anchor", "100"))
     before = snapshot(vb)
     refused(vb("orders", "place", "AAPL", "buy", "50"), 5, contains="use --force to override")
     counts, positions, orders = snapshot(vb)
@@ -297,16 +297,17 @@ def test_the_fill_uses_the_orders_commission_rate_snapshot(vb, aapl):
 def test_trades_add_accounting(vb, two_trades):
     t1, t2 = two_trades["t1"], two_trades["t2"]
     # T1: buy 10 @ 140 + 1 → cash 10 000 − 1 401 = 8 599; qty 110; avg (15 000 + 1 400)/110 = 149.0909090909|09.
-    # T2: sell 20 @ 160, commission 3 200·0.0001 = 0.32; realized (160 − 149.0909090909)·20 − 0.32
-    #     = 10.9090909091·20 − 0.32 = 218.181818182 − 0.32 = 217.861818182; cash 8 599 + 3 200 − 0.32 = 11 798.68.
+    # T2: sell 20 @ 160, commission 3 200·0.0001 = 0.32; the exact cost basis 16 400 loses 20/110 of it
+    #     = 2 981.818181818181818181818182 (24 decimals, SPEC §8: no 10-decimal average any more); realized
+    #     3 200 − 2 981.818181818181818181818182 − 0.32 = 217.861818181818181818181818; cash 8 599 + 3 200 − 0.32 = 11 798.68.
     assert (t1["side"], t1["qty"], t1["price"], t1["commission"], t1["notional"], t1["realized_pnl"], t1["anchor_before"]) == (
         "buy", "10", "140", "1", "1400", "0", "150")
     assert (t2["commission"], t2["notional"], t2["realized_pnl"], t2["anchor_before"], t2["key"]) == (
-        "0.32", "3200", "217.861818182", "140", "broker-2")
+        "0.32", "3200", "217.861818181818181818181818", "140", "broker-2")
     assert t1["executed_at"] == T1_AT and t2["executed_at"] == T2_AT
     pos = position(vb)
     assert (pos["qty"], pos["cash"], pos["avg_cost"], pos["realized_pnl"], pos["total_commission"], pos["anchor"]) == (
-        "90", "11798.68", "149.0909090909", "217.861818182", "1.32", "160")
+        "90", "11798.68", "149.0909090909", "217.861818181818181818181818", "1.32", "160")
     # Each `trades add` is an order filled in one step.
     orders = js(vb("orders", "list", "--json"))
     assert [(o["id"], o["status"], o["filled_qty"]) for o in orders] == [
@@ -321,7 +322,7 @@ def test_trades_refused_when_cash_or_shares_are_short(vb, aapl):
     assert snapshot(vb) == before
     # Exactly all cash (66 @ 150 = 9 900 + 100 commission = 10 000) is allowed and leaves 0.
     ok(vb("trades", "add", "AAPL", "buy", "66", "--price", "150", "--commission", "100"))
-    assert position(vb)["cash"] == "0"
+    assert position(vb)["cash"] == "0.00"  # cash moves in cents (SPEC §3, revision 2)
 
 
 def test_trades_list_filters_and_order(vb, two_trades):
@@ -359,10 +360,10 @@ def test_void_reverses_a_trade_and_keeps_it(vb, two_trades):
     voided = js(vb("trades", "void", t2["id"], "--reason", "duplicate broker fill", "--json"))
     assert voided["status"] == "voided" and voided["id"] == t2["id"]
     pos = position(vb)
-    # Back to after T1: qty 110, cash 11 798.68 − 3 199.68 = 8 599.00, realized 0, commission 1.32 − 0.32 = 1.00;
-    # the anchor stays 160.
+    # Back to after T1 (replayed): qty 110, cash 10 000 − 1 400.00 − 1 = 8 599.00, realized 0, commission 1;
+    # the anchor is T1's price 140 again (SPEC §3 revision 2: voiding re-derives the anchor too).
     assert (pos["qty"], pos["cash"], pos["realized_pnl"], pos["total_commission"], pos["anchor"], pos["avg_cost"]) == (
-        "110", "8599.00", "0", "1.00", "160", "149.0909090909")
+        "110", "8599.00", "0", "1", "140", "149.0909090909")
     order = js(vb("orders", "show", t2["order_id"], "--json"))
     assert (order["filled_qty"], order["status"]) == ("0", "cancelled")
     assert [t["status"] for t in js(vb("trades", "list", "--json"))] == ["voided", "executed"]
@@ -370,18 +371,18 @@ def test_void_reverses_a_trade_and_keeps_it(vb, two_trades):
     assert (event["trade_id"], event["data"]["reason"]) == (t2["id"], "duplicate broker fill")
 
     refused(vb("trades", "void", t2["id"], "--reason", "again"), 4, contains="already voided")
-    # Voiding the buy: 110 − 10 = 100 shares at the opening cost 150; cash 8 599.00 + 1 401 = 10 000.00.
+    # Voiding the buy: only the opening is left: 100 shares at the opening cost 150, cash 10 000, no commission.
     ok(vb("trades", "void", t1["id"], "--reason", "typo"))
     pos = position(vb)
-    assert (pos["qty"], pos["cash"], pos["avg_cost"], pos["total_commission"]) == ("100", "10000.00", "150", "0.00")
+    assert (pos["qty"], pos["cash"], pos["avg_cost"], pos["total_commission"], pos["anchor"]) == ("100", "10000", "150", "0", "150")
 
 
 def test_voiding_a_buy_whose_shares_were_sold_is_refused(vb):
-    ok(vb("positions", "add", "X", "--cash", "1000"))
+    ok(vb("positions", "add", "X", "--at", "2020-01-01", "--cash", "1000"))
     buy = js(vb("trades", "add", "X", "buy", "10", "--price", "10", "--commission", "0", "--json"))
     ok(vb("trades", "add", "X", "sell", "5", "--price", "10", "--commission", "0"))
     before = snapshot(vb)
-    refused(vb("trades", "void", buy["id"], "--reason", "oops"), 5, contains="Cannot void this buy")
+    refused(vb("trades", "void", buy["id"], "--reason", "oops"), 5, contains="Not enough shares")  # the sell would have nothing
     assert snapshot(vb) == before
 
 
@@ -389,7 +390,7 @@ def test_voiding_a_buy_whose_shares_were_sold_is_refused(vb):
 
 
 def test_events_list_filters(vb, two_trades):
-    ok(vb("positions", "add", "MSFT", "--cash", "1"))
+    ok(vb("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "1"))
     all_events = js(vb("events", "list", "--json"))
     assert [e["type"] for e in all_events] == [
         "position_created", "anchor_updated", "order_filled", "order_placed",
@@ -406,7 +407,7 @@ def test_events_list_filters(vb, two_trades):
     assert len(js(vb("events", "list", "--since", "today", "--json"))) == 8
     filled = js(vb("events", "list", "--type", "order_filled", "--limit", "1", "--json"))[0]
     assert filled["trade_id"] == two_trades["t2"]["id"]
-    assert filled["data"]["trade"]["realized_pnl"] == "217.861818182"
+    assert filled["data"]["trade"]["realized_pnl"] == "217.861818181818181818181818"
     assert (filled["data"]["qty_after"], filled["data"]["cash_after"]) == ("90", "11798.68")
 
 
@@ -423,7 +424,7 @@ def test_every_output_format_of_a_listing(vb, two_trades):
     header = ["id", "order_id", "position_id", "symbol", "side", "qty", "price", "commission", "executed_at",
               "notional", "realized_pnl", "anchor_before", "status", "key"]
     row2 = [t2["id"], t2["order_id"], t2["position_id"], "AAPL", "sell", "20", "160", "0.32", T2_AT, "3200",
-            "217.861818182", "140", "executed", "broker-2"]
+            "217.861818181818181818181818", "140", "executed", "broker-2"]
     row1 = [t1["id"], t1["order_id"], t1["position_id"], "AAPL", "buy", "10", "140", "1", T1_AT, "1400", "0", "150",
             "executed", ""]
     assert _trade_cells(t2) == row2 and _trade_cells(t1) == row1
@@ -445,7 +446,8 @@ def test_every_output_format_of_a_listing(vb, two_trades):
     assert ndjson.count("\n") == 2
 
     table = ok(vb("trades", "list", "--format", "table", env={"COLUMNS": "250"})).stdout
-    assert "trades" in table and "executed_at" in table and "217.86181" in table
+    # A terminal shows money in cents: realized 217.861818182 → 217.86.
+    assert "executed" in table.splitlines()[0] and "217.86 " in table and "217.861" not in table
     refused(vb("trades", "list", "--format", "xml"), 2, contains="--format must be one of table, plain, csv, json, ndjson")
 
 
@@ -473,8 +475,8 @@ def test_header_constants_match_the_rows(vb, two_trades):
 
 
 def test_plain_and_csv_neutralise_text_but_not_numbers(vb):
-    ok(vb("positions", "add", "X", "--cash", "100"))
-    ok(vb("positions", "add", "Y", "--cash", "100"))
+    ok(vb("positions", "add", "X", "--at", "2020-01-01", "--cash", "100"))
+    ok(vb("positions", "add", "Y", "--at", "2020-01-01", "--cash", "100"))
     placed = js(vb("orders", "place", "X", "buy", "1", "--note", "=1+2 call me", "--force", "--json"))
     csv_lines = ok(vb("orders", "list", "--format", "csv")).stdout.splitlines()
     assert "'=1+2 call me" in csv_lines[1]
@@ -495,7 +497,7 @@ def test_a_record_prints_in_every_format(vb, aapl):
     one = json.loads(ok(vb("portfolios", "show", "default", "--format", "ndjson")).stdout)
     assert one["positions"] == 1
     table = ok(vb("positions", "show", "AAPL", "--format", "table", env={"COLUMNS": "250"})).stdout
-    assert "trigger_up" in table and "0.03" in table  # nested policy flattened into fields
+    assert "Order policy" in table and "trigger_up" in table and "3%" in table  # policy in its section, as a percentage
 
 
 # ---- idempotency and dry runs -----------------------------------------------------------------
@@ -520,7 +522,7 @@ def test_same_key_same_request_replays_the_first_result(vb, aapl):
     "command",
     [
         ("portfolios", "add", "p2"),
-        ("positions", "add", "MSFT", "--cash", "5"),
+        ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "5"),
         ("positions", "set", "AAPL", "--trigger", "5%"),
         ("positions", "deposit", "AAPL", "5"),
         ("positions", "withdraw", "AAPL", "5"),
@@ -562,7 +564,7 @@ def test_bad_keys_are_refused(vb, aapl):
     [
         ("portfolios", "add", "p2"),
         ("portfolios", "remove", "empty"),
-        ("positions", "add", "MSFT", "--cash", "5"),
+        ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "5"),
         ("positions", "set", "AAPL", "--trigger", "5%"),
         ("positions", "deposit", "AAPL", "5"),
         ("positions", "withdraw", "AAPL", "5"),
@@ -608,7 +610,7 @@ def test_position_references(vb, aapl):
     refused(vb("positions", "show", "default/MSFT"), 3, contains="No open MSFT position in portfolio 'default'")
 
     ok(vb("portfolios", "add", "alt"))
-    other = js(vb("positions", "add", "AAPL", "--cash", "1", "-p", "alt", "--json"))
+    other = js(vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "1", "-p", "alt", "--json"))
     line = refused(vb("positions", "show", "AAPL"), 4, contains="AAPL is open in several portfolios")
     assert f"default/AAPL ({pid})" in line and f"alt/AAPL ({other['id']})" in line
     refused(vb("positions", "show", "pos_01"), 4, contains="ambiguous")
@@ -644,9 +646,9 @@ NUMBER_OPTIONS = [
     ("orders", "place", "AAPL", "buy", "{v}"),
     ("positions", "deposit", "AAPL", "{v}"),
     ("positions", "withdraw", "AAPL", "{v}"),
-    ("positions", "add", "MSFT", "--cash={v}"),
-    ("positions", "add", "MSFT", "--cash", "1", "--qty={v}", "--anchor", "1"),
-    ("positions", "add", "MSFT", "--cash", "1", "--anchor={v}"),
+    ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash={v}"),
+    ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "1", "--qty={v}", "--anchor", "1"),
+    ("positions", "add", "MSFT", "--at", "2020-01-01", "--cash", "1", "--anchor={v}"),
     ("positions", "set", "AAPL", "--anchor={v}"),
     ("positions", "set", "AAPL", "--ratio={v}"),
     ("positions", "set", "AAPL", "--trigger={v}"),
@@ -682,8 +684,8 @@ def test_bad_numbers_are_refused_with_exit_2_and_nothing_written(vb, aapl, templ
         (("orders", "place", "AAPL", "short", "1"), 2, "Side must be buy or sell"),
         (("orders", "place", "AAPL", "buy", "1", "--note", "a\x1b[31mb"), 2, "The note contains control characters"),
         (("trades", "void", "trd_zzzzzz", "--reason", "a\x00b"), 2, "The reason contains control characters"),
-        (("positions", "add", "BAD SYM", "--cash", "1"), 2, "is not a valid symbol"),
-        (("positions", "add", "A\x1bB", "--cash", "1"), 2, "'A\\x1bB' is not a valid symbol"),
+        (("positions", "add", "BAD SYM", "--at", "2020-01-01", "--cash", "1"), 2, "is not a valid symbol"),
+        (("positions", "add", "A\x1bB", "--at", "2020-01-01", "--cash", "1"), 2, "'A\\x1bB' is not a valid symbol"),
         (("positions", "add", "X" * 40, "--cash", "1"), 2, "is not a valid symbol"),
         (("portfolios", "add", "x\ty"), 2, "printable characters"),
         (("portfolios", "add", ""), 2, "printable characters"),
@@ -713,7 +715,7 @@ def test_bad_input_is_answered_with_one_line_and_nothing_written(vb, aapl, args,
         ("orders", "list", "--limit", "1.5"),
         ("trades", "add", "AAPL", "buy", "1"),  # --price missing
         ("orders", "fill"),
-        ("positions", "add", "X", "--unknown-option"),
+        ("positions", "add", "X", "--at", "2020-01-01", "--unknown-option"),
     ],
 )
 def test_usage_errors_exit_2_with_nothing_on_stdout(vb, aapl, args):

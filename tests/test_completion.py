@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -68,10 +69,41 @@ def test_candidates_are_pure_and_never_raise(tmp_path):
     from vbcli.cli.completion_refs import candidates_from, position_candidates
 
     rows = [("pos_1", "AAPL", "default"), ("pos_2", "AAPL", "other"), ("pos_3", "BRK.B", "other")]
-    assert candidates_from(rows, "a") == ["AAPL"]
+    assert candidates_from(rows, "a") == []  # AAPL alone would be ambiguous: only PORTFOLIO/SYMBOL
+    assert candidates_from(rows, "d") == ["default/AAPL"]
+    assert candidates_from(rows, "b") == ["BRK.B"]
     assert candidates_from(rows, "other/") == ["other/AAPL", "other/BRK.B"]
     assert candidates_from(rows, "pos_2") == ["pos_2"]
     junk = tmp_path / "junk.sqlite"
     junk.write_text("not a database")
     assert position_candidates("A", db=str(junk)) == []
     assert position_candidates("A", db="postgresql://nobody@127.0.0.1:1/x") == []
+
+
+def test_completes_enums_live_ids_and_ambiguous_symbols(sqlite_url, tmp_path):
+    vb = make_cli_runner(sqlite_url)
+    assert vb("portfolios", "add", "ira").exit_code == 0
+    for args in (("positions", "add", "AAPL", "--qty", "10", "--cash", "1000", "--anchor", "100"),
+                 ("positions", "add", "AAPL", "--qty", "10", "--cash", "1000", "--anchor", "100", "-p", "ira"),
+                 ("positions", "add", "KO", "--qty", "10", "--cash", "1000", "--anchor", "60")):
+        assert vb(*args).exit_code == 0
+    placed = json.loads(vb("orders", "place", "KO", "buy", "2", "--json").stdout)["id"]
+    filled = json.loads(vb("orders", "place", "KO", "buy", "3", "--json").stdout)["id"]
+    trade = json.loads(vb("orders", "fill", filled, "--price", "59", "--json").stdout)["id"]
+    dividend = json.loads(vb("dividends", "add", "KO", "--per-share", "0.5", "--ex-date", "2099-01-02", "--json").stdout)["id"]
+
+    def words(line: str) -> list[str]:
+        return complete(f"vb --db {sqlite_url} {line}", len(line.split()) + 2 + line.endswith(" "), tmp_path).stdout.split()
+
+    # AAPL is in two portfolios: only as PORTFOLIO/SYMBOL; KO is unique: bare.
+    assert words("positions show A") == []
+    assert words("positions show i") == ["ira/AAPL"]
+    assert words("positions show K") == ["KO"]
+    assert words("positions list --format j") == ["json"]
+    assert words("positions list --status c") == ["closed"]
+    assert words("orders list --status p") == ["partially_filled"]
+    assert words("dividends list --status ") == ["announced", "receivable", "paid"]
+    assert words("orders fill ord_") == [placed]  # open orders only: the filled one is gone
+    assert words("orders cancel ord_") == [placed]
+    assert words("trades void trd_") == [trade]
+    assert words("dividends pay div_") == [dividend]

@@ -18,7 +18,7 @@ from conftest import VB_EXE, make_cli_runner, make_process_runner
 
 def seed(vb) -> None:
     for step in [
-        ("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150"),
+        ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150"),
         ("trades", "add", "AAPL", "buy", "10", "--price", "145", "--commission", "1"),
         ("trades", "add", "AAPL", "sell", "4", "--price", "160"),
         ("positions", "deposit", "AAPL", "500"),
@@ -82,16 +82,23 @@ def test_check_reports_every_problem_at_once(sqlite_url):
 
 def test_pure_checks():
     from vbcli.services.shared.audit import event_hash
-    from vbcli.services.upkeep.dbcheck import Totals, chain_problems, position_problems
+    from datetime import datetime, timezone
 
-    totals = Totals()
-    totals.add_fill("buy", Decimal("10"), Decimal("145"), Decimal("1"), Decimal("0"))
-    pos = SimpleNamespace(id="pos_x", symbol="X", opening_qty=Decimal(100), opening_cash=Decimal(10000), qty=Decimal(110),
-                          cash=Decimal("8549"), dividend_receivable=Decimal(0), realized_pnl=Decimal(0),
-                          total_commission=Decimal(1), total_dividends=Decimal(0))
-    assert position_problems(pos, totals) == []  # 10000 − 1450 − 1 = 8549
+    from vbcli.domain.timeline import replay
+    from vbcli.services.upkeep.dbcheck import chain_problems, position_problems
+    from vbcli.store.history import History, fill_fact, opening_fact
+
+    at = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    pos = SimpleNamespace(id="pos_x", symbol="X", opening_qty=Decimal(100), opening_cash=Decimal(10000), opening_avg_cost=Decimal(150),
+                          opening_anchor=Decimal(150), opened_at=at, created_at=at, qty=Decimal(110), cash=Decimal("8549"),
+                          anchor=Decimal(145), avg_cost=Decimal("149.5454545455"), cost_basis=Decimal(16450),
+                          dividend_receivable=Decimal(0), realized_pnl=Decimal(0), total_commission=Decimal(1), total_dividends=Decimal(0))
+    history = History(facts=[opening_fact(pos), fill_fact("trd_0", "buy", Decimal(10), Decimal(145), Decimal(1), at)])
+    replayed = replay(history.facts)
+    # 100 @ 150 + 10 @ 145 = 16 450 for 110 shares (avg 149.5454545455); cash 10 000 − 1 450 − 1 = 8 549.
+    assert position_problems(pos, history, replayed) == []
     pos.cash = Decimal("8550")
-    assert [p.message for p in position_problems(pos, totals)] == ["cash is 8550 but its history gives 8549"]
+    assert [p.message for p in position_problems(pos, history, replayed)] == ["cash is 8550 but its history gives 8549.00"]
     events, prev = [], ""
     for seq in (1, 2, 3):
         event = SimpleNamespace(id=f"evt_{seq}", seq=seq, ts=None, type="t", position_id=None, order_id=None,
@@ -130,7 +137,7 @@ def test_backup_of_postgresql_points_to_pg_dump(pg_url):
 
 def test_backup_during_concurrent_writes_is_consistent(sqlite_url, tmp_path):
     vb = make_process_runner(sqlite_url, tmp_path)
-    assert vb("positions", "add", "AAPL", "--qty", "0", "--cash", "1000000").exit_code == 0
+    assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "0", "--cash", "1000000").exit_code == 0
     env = {**os.environ, "VB_DATA_DIR": str(tmp_path / "data")}
     script = f"for i in $(seq 1 15); do {VB_EXE} --db {sqlite_url} trades add AAPL buy 1 --price 10 >/dev/null || exit 1; done"
     writers = [subprocess.Popen(["sh", "-c", script], env=env) for _ in range(3)]

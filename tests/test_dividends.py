@@ -15,11 +15,14 @@ _json = json_out  # the shared helper, under the name these tests use
 
 
 def _add_position(vb, qty: str = "100") -> dict:
-    return _json(vb, "positions", "add", "AAPL", "--qty", qty, "--cash", "10000", "--anchor", "150")
+    return _json(vb, "positions", "add", "AAPL", "--at", "2020-01-01", "--qty", qty, "--cash", "10000", "--anchor", "150")
 
 
-def _announce(vb, *extra: str) -> dict:
-    return _json(vb, "dividends", "add", "AAPL", "--per-share", "0.2375", "--ex-date", "2026-01-10", *extra)
+def _announce(vb, *extra: str, ex_date: str = "2026-01-10") -> dict:
+    return _json(vb, "dividends", "add", "AAPL", "--per-share", "0.2375", "--ex-date", ex_date, *extra)
+
+
+FUTURE_EX, FUTURE_PAY = "2099-01-10", "2099-01-20"  # not yet due: announced until processed (SPEC §3, revision 2)
 
 
 def _position(vb) -> dict:
@@ -32,10 +35,10 @@ def _event_types(vb) -> list[str]:
 
 def test_add_announces_and_changes_nothing_else(vb) -> None:
     _add_position(vb)
-    dividend = _announce(vb, "--pay-date", "2026-01-20")
+    dividend = _announce(vb, "--pay-date", FUTURE_PAY, ex_date=FUTURE_EX)
     assert dividend["id"].startswith("div_")
     assert {k: dividend[k] for k in ("per_share", "ex_date", "pay_date", "withholding", "gross", "tax", "net", "status")} == {
-        "per_share": "0.2375", "ex_date": "2026-01-10", "pay_date": "2026-01-20", "withholding": "0.25",
+        "per_share": "0.2375", "ex_date": FUTURE_EX, "pay_date": FUTURE_PAY, "withholding": "0.25",
         "gross": None, "tax": None, "net": None, "status": "announced"}  # fmt: skip
     position = _position(vb)
     assert (position["anchor"], position["dividend_receivable"], position["cash"]) == ("150", "0", "10000")
@@ -44,8 +47,8 @@ def test_add_announces_and_changes_nothing_else(vb) -> None:
 
 def test_process_applies_the_ex_date_then_the_payment(vb, ledger) -> None:
     _add_position(vb)
-    dividend = _announce(vb, "--pay-date", "2026-01-20")
-    done = _json(vb, "dividends", "process", "--date", "2026-01-15")
+    dividend = _announce(vb, "--pay-date", FUTURE_PAY, ex_date=FUTURE_EX)
+    done = _json(vb, "dividends", "process", "--date", "2099-01-15")
     # gross = 100·0.2375 = 23.75; tax = 23.75·25% = 5.9375 → 5.94 (half-up); net = 17.81.
     assert [(d["id"], d["done"], d["gross"], d["tax"], d["net"], d["status"]) for d in done] == [
         (dividend["id"], "ex-date applied", "23.75", "5.94", "17.81", "receivable")]
@@ -54,10 +57,10 @@ def test_process_applies_the_ex_date_then_the_payment(vb, ledger) -> None:
     assert (position["anchor"], position["dividend_receivable"], position["cash"]) == ("149.7625", "17.81", "10000")
     # The receivable counts in V: 100·150 + 10000 + 17.81 = 25017.81.
     assert _json(vb, "evaluate", "AAPL", "--price", "150")["total_value"] == "25017.81"
-    assert _json(vb, "dividends", "process", "--date", "2026-01-15") == []  # nothing new is due
+    assert _json(vb, "dividends", "process", "--date", "2099-01-15") == []  # nothing new is due
     assert vb("db", "check").exit_code == 0  # the receivable matches the receivable dividends
 
-    paid = _json(vb, "dividends", "process", "--date", "2026-01-20")
+    paid = _json(vb, "dividends", "process", "--date", FUTURE_PAY)
     assert [(d["done"], d["status"]) for d in paid] == [("paid", "paid")]
     position = _position(vb)
     assert (D(position["cash"]), D(position["dividend_receivable"]), D(position["total_dividends"])) == (D("10017.81"), 0, D("17.81"))
@@ -102,14 +105,14 @@ def test_shares_are_counted_as_held_before_the_ex_date(vb) -> None:
     # tax 6.53125 → 6.53, net 19.595.
     assert vb("trades", "add", "AAPL", "buy", "10", "--price", "140", "--at", "2026-01-09T15:00:00Z").exit_code == 0
     assert vb("trades", "add", "AAPL", "buy", "5", "--price", "141", "--at", "2026-01-10T15:00:00Z").exit_code == 0
-    dividend = _announce(vb)
-    applied = _json(vb, "dividends", "process", "--date", "2026-01-10")[0]
+    applied = _announce(vb)  # due when added: applied at once (SPEC §3, revision 2)
     assert (applied["qty"], D(applied["gross"]), applied["tax"], D(applied["net"])) == ("110", D("26.125"), "6.53", D("19.595"))
-    # The last fill set the anchor to 141, an ex-dividend price already: it is not lowered again.
+    # On the timeline the ex-date lowered the anchor of that time (140, the fill of 2026-01-09) to 139.7625; the
+    # fill later that day set it to 141, an ex-dividend price, which is the anchor now.
     assert _position(vb)["anchor"] == "141"
-    assert "anchor_adjusted_for_dividend" not in _event_types(vb)
-    assert _json(vb, "events", "list", "--type", "ex_dividend_applied")[0]["data"]["anchor"].startswith("not adjusted")
-    assert dividend["id"] == applied["id"]
+    adjusted = _json(vb, "events", "list", "--type", "anchor_adjusted_for_dividend")[0]["data"]
+    assert (adjusted["old"], adjusted["new"]) == ("140", "139.7625")
+    assert _json(vb, "dividends", "process", "--date", "2026-01-10") == []
 
 
 def test_keys_and_duplicates(vb) -> None:
@@ -142,18 +145,18 @@ def test_bad_input_and_unknown_things(vb) -> None:
 
 def test_list_and_process_skip_closed_positions(vb) -> None:
     position = _add_position(vb)
-    _announce(vb, "--pay-date", "2026-01-20")
+    _announce(vb, "--pay-date", FUTURE_PAY, ex_date=FUTURE_EX)
     listed = _json(vb, "dividends", "list", "--status", "announced")
     assert [(d["symbol"], d["position_id"], d["status"]) for d in listed] == [("AAPL", position["id"], "announced")]
     assert vb("positions", "close", "AAPL").exit_code == 0
-    assert _json(vb, "dividends", "process", "--date", "2026-02-01") == []
+    assert _json(vb, "dividends", "process", "--date", "2099-02-01") == []
     assert _json(vb, "dividends", "list", position["id"])[0]["status"] == "announced"
 
 
 def test_process_dry_run_writes_nothing(vb) -> None:
     _add_position(vb)
-    _announce(vb)
-    done = vb("dividends", "process", "--date", "2026-01-10", "--dry-run", "--json")
+    _announce(vb, ex_date=FUTURE_EX)
+    done = vb("dividends", "process", "--date", FUTURE_EX, "--dry-run", "--json")
     assert done.exit_code == 0 and json.loads(done.stdout)[0]["status"] == "receivable"
     assert _position(vb)["anchor"] == "150"
     assert _json(vb, "dividends", "list")[0]["status"] == "announced"

@@ -15,7 +15,7 @@ TRADES_EACH = 25
 
 def test_data_persists_across_processes_in_the_default_ledger(tmp_path):
     vb = make_process_runner(None, tmp_path)  # no --db: the default file in VB_DATA_DIR
-    added = vb("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150")
+    added = vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150")
     assert added.exit_code == 0, added.stderr
     ledger = tmp_path / "data" / "vb.sqlite"
     assert ledger.is_file()
@@ -57,7 +57,7 @@ def test_tracebacks_only_with_vb_debug(tmp_path):
 
 def test_concurrent_writers_lose_nothing(db_url, tmp_path):
     vb = make_process_runner(db_url, tmp_path)
-    opened = vb("positions", "add", "AAPL", "--qty", "1000", "--cash", "100000", "--anchor", "10", "--json")
+    opened = vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "1000", "--cash", "100000", "--anchor", "10", "--json")
     assert opened.exit_code == 0, opened.stderr
 
     failures: list[str] = []
@@ -92,7 +92,7 @@ def test_concurrent_writers_lose_nothing(db_url, tmp_path):
 
 def test_one_key_retried_concurrently_makes_one_trade(db_url, tmp_path):
     vb = make_process_runner(db_url, tmp_path)
-    assert vb("positions", "add", "AAPL", "--cash", "1000").exit_code == 0
+    assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "1000").exit_code == 0
 
     def attempt(_: int):  # type: ignore[no-untyped-def]
         return vb("trades", "add", "AAPL", "buy", "1", "--price", "10", "--key", "broker-fill-1", "--json")

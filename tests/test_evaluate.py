@@ -64,9 +64,10 @@ def test_place_and_fill_buys_at_the_price(vb) -> None:
     assert result["order"]["status"] == "filled" and result["order"]["qty"] == "9.710856"
     assert result["trade"]["qty"] == "9.710856" and result["trade"]["commission"] == "0.14"
     position = _json(vb, "positions", "show", "AAPL")
-    # qty 100 + 9.710856; cash 10000 - 1408.07412 - 0.14 = 8591.78588; anchor = fill price;
+    # qty 100 + 9.710856; q·P = 1408.07412 moves 1408.07 (cents, SPEC §3 revision 2): cash 10000 − 1408.07 − 0.14
+    # = 8591.79; anchor = fill price;
     # avg_cost (100·150 + 1408.07412)/109.710856 = 149.557434134 (10 decimals).
-    assert (D(position["qty"]), D(position["cash"]), D(position["anchor"])) == (D("109.710856"), D("8591.78588"), D("145"))
+    assert (D(position["qty"]), D(position["cash"]), D(position["anchor"])) == (D("109.710856"), D("8591.79"), D("145"))
     assert D(position["avg_cost"]) == D("149.557434134")
     types = [e["type"] for e in reversed(_events(vb))]
     assert types == ["position_created", "order_placed", "evaluation", "order_filled", "anchor_updated"]
@@ -271,7 +272,7 @@ def test_positions_show_with_price(vb) -> None:
 
 def test_cron_style_run_as_a_process(vb_proc) -> None:
     # A real `vb` process: prices on stdin, everything placed and filled, table-free output.
-    assert vb_proc("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert vb_proc("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
     done = vb_proc("evaluate", "--all", "--prices", "-", "--place", "--fill", "--format", "csv", input="symbol,price\nAAPL,145\n")
     assert done.exit_code == 0, done.stderr
     header, row = done.stdout.splitlines()

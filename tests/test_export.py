@@ -22,8 +22,8 @@ TRADE_HEAD = "id,order_id,position_id,symbol,side,qty,price,commission,executed_
 
 def seed(vb) -> None:
     steps = [
-        ("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150"),
-        ("positions", "add", "MSFT", "--qty", "10", "--cash", "5000", "--anchor", "400"),
+        ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150"),
+        ("positions", "add", "MSFT", "--at", "2020-01-01", "--qty", "10", "--cash", "5000", "--anchor", "400"),
         ("trades", "add", "AAPL", "buy", "10", "--price", "145.5", "--commission", "1", "--at", "2026-01-05T15:00:00Z", "--key", "=cmd"),
         ("trades", "add", "AAPL", "sell", "4", "--price", "160.25", "--at", "2026-01-06T23:59:59Z"),
         ("trades", "add", "MSFT", "buy", "1", "--price", "390", "--at", "2026-01-07T00:00:00Z"),
@@ -181,7 +181,7 @@ def test_large_export_keeps_memory_flat(tmp_path):
     for count in (20_000, 200_000):
         ledger = str(tmp_path / f"big{count}.sqlite")
         vb = make_process_runner(ledger, tmp_path)
-        assert vb("positions", "add", "AAPL", "--qty", "0", "--cash", "1000").exit_code == 0
+        assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "0", "--cash", "1000").exit_code == 0
         assert vb("trades", "add", "AAPL", "buy", "1", "--price", "100").exit_code == 0
         _fill_trades(ledger, count)
         out = tmp_path / f"big{count}.csv"

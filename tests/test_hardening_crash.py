@@ -52,7 +52,7 @@ AFTER = ("102", "9699", 1, 1)
 )
 def test_sigkill_inside_a_write_then_retry_with_key(db_url: str, tmp_path: Path, point: str, committed: bool) -> None:
     run = make_cli_runner(db_url)  # in-process for setup and checks; the crash is a real process
-    assert run("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert run("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
 
     crashed = run_raw(db_url, tmp_path, BUY, {"VB_FAULT": point})
     assert crashed.returncode == -signal.SIGKILL
@@ -70,7 +70,7 @@ def test_sigkill_inside_a_write_then_retry_with_key(db_url: str, tmp_path: Path,
 
 def test_sigkill_mid_migration_of_a_fresh_ledger(db_url: str, tmp_path: Path) -> None:
     run = make_cli_runner(db_url)  # in-process for setup and checks; the crash is a real process
-    add = ("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150", "--key", "open-aapl")
+    add = ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150", "--key", "open-aapl")
     crashed = run_raw(db_url, tmp_path, add, {"VB_FAULT": "mid_migration"})
     assert crashed.returncode == -signal.SIGKILL
     if "://" not in db_url:
@@ -86,7 +86,7 @@ def test_sigkill_mid_migration_of_a_fresh_ledger(db_url: str, tmp_path: Path) ->
 def test_sigkill_mid_export_leaves_the_old_file(tmp_path: Path) -> None:
     ledger = str(tmp_path / "ledger.sqlite")
     run = make_cli_runner(ledger)
-    assert run("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert run("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
     assert run(*BUY).exit_code == 0
     target = tmp_path / "out" / "trades.csv"
     target.parent.mkdir()
@@ -108,7 +108,7 @@ def test_sigkill_mid_export_leaves_the_old_file(tmp_path: Path) -> None:
 )
 def test_signal_mid_transaction_rolls_back(db_url: str, tmp_path: Path, signum: int, code: int, point: str, word: str) -> None:
     run = make_cli_runner(db_url)  # in-process for setup and checks; the crash is a real process
-    assert run("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert run("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
     proc = subprocess.Popen([VB_EXE, "--db", db_url, *BUY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=vb_env({"VB_FAULT": f"sleep:{point}", "VB_FAULT_SECONDS": "120"}, tmp_path))
     try:
@@ -131,7 +131,7 @@ def test_signal_mid_transaction_rolls_back(db_url: str, tmp_path: Path, signum: 
 def test_interrupt_after_commit_says_the_change_was_saved(tmp_path: Path) -> None:
     ledger = str(tmp_path / "ledger.sqlite")
     run = make_cli_runner(ledger)
-    assert run("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert run("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
     proc = subprocess.Popen([VB_EXE, "--db", ledger, *BUY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=vb_env({"VB_FAULT": "sleep:after_commit", "VB_FAULT_SECONDS": "120"}, tmp_path))
     try:

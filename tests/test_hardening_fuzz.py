@@ -145,7 +145,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     """A ledger file to copy per test: AAPL with an open order, a fill and a dividend."""
     path = tmp_path_factory.mktemp("fuzz") / "seed.sqlite"
     cli = make_cli_runner(str(path))
-    assert cli("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert cli("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
     trade = json.loads(cli("trades", "add", "AAPL", "buy", "1", "--price", "150", "--json").stdout)
     order = json.loads(cli("orders", "place", "AAPL", "buy", "1", "--limit", "140", "--force", "--json").stdout)
     dividend = cli("dividends", "add", "AAPL", "--per-share", "0.5", "--ex-date", "2099-01-01", "--json")

@@ -28,7 +28,7 @@ def sha256(path: Path) -> str:
 def real_ledger(path: Path) -> Callable[..., object]:
     """A ledger with a position and a few fills, closed cleanly (no -wal or -shm left)."""
     cli = make_cli_runner(str(path))
-    assert cli("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert cli("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
     for n in range(5):
         assert cli(*BUY, "--key", f"seed-{n}").exit_code == 0
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
@@ -78,7 +78,7 @@ def test_full_disk_during_a_write_exits_6_and_keeps_the_ledger(tmp_path: Path) -
 
 def test_full_disk_when_creating_a_ledger_leaves_nothing_in_the_way(tmp_path: Path) -> None:
     path = tmp_path / "new" / "ledger.sqlite"
-    add = ("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150")
+    add = ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150")
     full = vb_process(path, add, tmp_path, preexec=file_size_limit(1000))
     assert full.returncode == 6, full.stderr
     assert full.stderr == f"vb: The disk holding {path} is full or failing; nothing was written.\n"
@@ -199,7 +199,7 @@ KINDS: dict[str, Callable[[Path], str]] = {
 }
 COMMANDS = (
     ("portfolios", "list"),
-    ("positions", "add", "MSFT", "--qty", "1", "--cash", "100", "--anchor", "10"),
+    ("positions", "add", "MSFT", "--at", "2020-01-01", "--qty", "1", "--cash", "100", "--anchor", "10"),
     BUY,
     ("db", "info"),
     ("db", "check"),

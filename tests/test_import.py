@@ -26,8 +26,8 @@ def counts(vb) -> tuple[int, int, int]:
 
 @pytest.fixture
 def opened(vb):
-    assert vb("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
-    assert vb("positions", "add", "MSFT", "--qty", "0", "--cash", "5000").exit_code == 0
+    assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    assert vb("positions", "add", "MSFT", "--at", "2020-01-01", "--qty", "0", "--cash", "5000").exit_code == 0
     return vb
 
 
@@ -119,9 +119,9 @@ def test_stdin_json_ndjson_and_dry_run(opened, tmp_path):
 
 def _seed_everything(vb) -> None:
     for step in [
-        ("positions", "add", "AAPL", "--qty", "100", "--cash", "10000.50", "--anchor", "150.10"),
+        ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000.50", "--anchor", "150.10"),
         ("portfolios", "add", "Other", "--currency", "EUR"),
-        ("positions", "add", "SAP", "--qty", "0", "--cash", "0.1", "--portfolio", "Other", "--trigger", "5%"),
+        ("positions", "add", "SAP", "--at", "2020-01-01", "--qty", "0", "--cash", "0.1", "--portfolio", "Other", "--trigger", "5%"),
         ("positions", "deposit", "Other/SAP", "0.2"),
         ("trades", "add", "AAPL", "buy", "0.000001", "--price", "145.123456", "--key", "kk"),
         ("orders", "place", "AAPL", "sell", "3", "--limit", "160"),
@@ -172,7 +172,7 @@ def test_round_trip_sqlite_to_postgresql(sqlite_url, pg_url, tmp_path):
 
 def test_import_all_refuses_damaged_chains(sqlite_url, tmp_path):
     source = make_cli_runner(sqlite_url)
-    assert source("positions", "add", "AAPL", "--qty", "1", "--cash", "1", "--anchor", "1").exit_code == 0
+    assert source("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "1", "--cash", "1", "--anchor", "1").exit_code == 0
     doc = json.loads(source("export", "all", "--format", "json").stdout)
     doc["events"][0]["message"] = "edited"
     (tmp_path / "x.json").write_text(json.dumps(doc))

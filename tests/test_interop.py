@@ -21,7 +21,7 @@ BEAN_CHECK = Path(sys.executable).parent / "bean-check"
 def build(vb) -> None:
     """Buys, sells, commissions, deposits, withdrawals and dividends in two portfolios."""
     steps = [
-        ("positions", "add", "AAPL", "--qty", "100", "--cash", "10000", "--anchor", "150"),
+        ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150"),
         ("trades", "add", "AAPL", "buy", "10", "--price", "145.5", "--commission", "1", "--at", "2026-01-05T15:00:00Z"),
         ("trades", "add", "AAPL", "sell", "4", "--price", "160.25", "--at", "2026-01-06T15:00:00Z"),
         ("positions", "deposit", "AAPL", "500"),
@@ -30,10 +30,10 @@ def build(vb) -> None:
         ("dividends", "add", "AAPL", "--per-share", "0.1", "--ex-date", "2026-02-10"),
         ("dividends", "process"),
         ("portfolios", "add", "Growth & Income"),
-        ("positions", "add", "A", "--qty", "0", "--cash", "5000", "--portfolio", "Growth & Income"),
+        ("positions", "add", "A", "--at", "2020-01-01", "--qty", "0", "--cash", "5000", "--portfolio", "Growth & Income"),
         ("trades", "add", "Growth & Income/A", "buy", "10", "--price", "120.125", "--commission", "0.5", "--at", "2026-03-01T10:00:00Z"),
         ("trades", "add", "Growth & Income/A", "sell", "10", "--price", "119", "--commission", "0", "--at", "2026-03-01T11:00:00Z"),
-        ("positions", "add", "BRK.B", "--qty", "2", "--cash", "1000", "--anchor", "450.5"),
+        ("positions", "add", "BRK.B", "--at", "2020-01-01", "--qty", "2", "--cash", "1000", "--anchor", "450.5"),
     ]
     for step in steps:
         result = vb(*step)

@@ -131,6 +131,11 @@ def test_rev0001_ledger_upgrades_to_head_keeping_every_row(tmp_path):
         ("AAPL", "buy", "6", "146", "executed", "2026-01-06T15:00:00Z"),
         ("AAPL", "buy", "4", "145", "executed", "2026-01-05T15:00:00Z"),
     ]
+    # Revision 2 replays every position from its facts: the upgraded ledger is what its timeline says. The
+    # anchor 155 of the voided sell (revision 1 kept it) is kept by an anchor fact the migration records.
+    checked = vb("db", "check")
+    assert checked.exit_code == 0, checked.stdout
+    assert checked.stdout.startswith("ok: 3 positions, 3 fills")
     # The old key still replays; the ledger takes new writes.
     replay = vb("trades", "add", "alt/MSFT", "buy", "10", "--price", "300", "--at", "2026-01-07T15:00:00Z", "--key", "msft-1")
     assert replay.exit_code == 0
@@ -218,6 +223,8 @@ def test_auto_create_false_asks_for_db_upgrade(tmp_path):
     one_line_error(result, 6, "run `vb db upgrade`")
     assert not path.exists()
     upgraded = vb("db", "upgrade", env={"APP_AUTO_CREATE": "false"})
+    from vbcli.store.tables import SCHEMA_REVISION
+
     assert upgraded.exit_code == 0 and f"schema revision {SCHEMA_REVISION}" in upgraded.stderr
     listed = vb("portfolios", "list", "--json", env={"APP_AUTO_CREATE": "false"})
     assert [p["name"] for p in json.loads(listed.stdout)] == ["default"]

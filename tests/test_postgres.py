@@ -69,7 +69,7 @@ def assert_never_shows_password(result) -> None:  # type: ignore[no-untyped-def]
 def test_unreachable_server_exits_6_naming_host(tmp_path: Path) -> None:
     port = closed_port()
     url = f"postgresql://vbuser:{PASSWORD}@127.0.0.1:{port}/test"
-    for args in (("portfolios", "list"), ("positions", "add", "AAPL", "--qty", "1", "--cash", "100", "--anchor", "10")):
+    for args in (("portfolios", "list"), ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "1", "--cash", "100", "--anchor", "10")):
         result = run_vb(url, tmp_path, *args)
         assert result.exit_code == 6, result.stderr
         assert result.stderr == f"vb: Cannot reach the PostgreSQL server at 127.0.0.1:{port} (Connection refused); check that it runs and the URL.\n"

@@ -134,7 +134,7 @@ def test_policy_options_apply(vb, prices: Path) -> None:
 
 
 def test_start_from_a_position_is_read_only(vb, prices: Path) -> None:
-    assert vb("positions", "add", "AAPL", "--qty", "50", "--cash", "5000", "--anchor", "100").exit_code == 0
+    assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "50", "--cash", "5000", "--anchor", "100").exit_code == 0
     before = vb("events", "list", "--json").stdout
     result = _json(vb, str(prices), "--position", "AAPL")
     # The same start as --cash 10000 (50 shares, 5000 cash, anchor 100) gives the same run.

@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from vbcli import __version__
-from vbcli.cli import common
+from vbcli.cli import common, manual
 from vbcli.errors import ExitCode
 
 
@@ -21,6 +21,7 @@ class VbGroup(TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
+        manual.apply(self)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except NoArgsIsHelpError as error:
@@ -29,7 +30,7 @@ class VbGroup(TyperGroup):
         except UsageError as error:
             where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
             message = common.out.visible(error.format_message().rstrip("."))
-            common.out.note(f"{message}{where}.")
+            common.out.note(f"{message}{manual.root_option_hint(message)}{where}.")
             code = error.exit_code
         except ClickException as error:
             common.out.note(common.out.visible(error.format_message()))
@@ -37,6 +38,9 @@ class VbGroup(TyperGroup):
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        manual.format_commands(self, ctx, formatter)
 
 
 app = typer.Typer(
@@ -76,10 +80,11 @@ def _register() -> None:
     app.add_typer(trades.app, name="trades")
     app.add_typer(events.app, name="events")
     app.add_typer(db.app, name="db")
-    from vbcli.cli import completion, dividends, evaluate, io, optimize, prices, report, serve, simulate
+    from vbcli.cli import completion, dividends, evaluate, io, optimize, prices, report, serve, simulate, splits
 
-    for module in (evaluate, dividends, simulate, optimize, io, prices, report, completion, serve):
+    for module in (evaluate, dividends, splits, simulate, optimize, io, prices, report, completion, serve):
         module.register(app)
+
 
 _register()
 

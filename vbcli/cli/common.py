@@ -37,14 +37,28 @@ class State:
 
 # ---- option aliases ---------------------------------------------------------------------
 
+def choices(*values: str) -> Callable[[str], list[str]]:
+    """A Tab completer for an option with a fixed set of values."""
+    return lambda incomplete: [value for value in values if value.startswith(incomplete or "")]
+
+
+def complete_ids(kind: str) -> Callable[[typer.Context, str], list[str]]:
+    """A Tab completer of live ids of `kind` (order, trade, dividend), stdlib sqlite3 only."""
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        from vbcli.cli.completion_refs import id_candidates
+
+        return id_candidates(kind, incomplete, db=ctx.find_root().params.get("db") if ctx is not None else None)
+    return complete
+
+
 FormatOpt = Annotated[
     str | None,
-    typer.Option("--format", "-f", help="table, plain, csv, json or ndjson (default: table on a terminal, else plain; env VB_FORMAT)."),
+    typer.Option("--format", "-f", autocompletion=choices("table", "plain", "csv", "json", "ndjson"), help="table, plain, csv, json or ndjson (default: table on a terminal, else plain; env VB_FORMAT)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: a retry with the same key and request does nothing new.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be written, write nothing.")]
-PortfolioOpt = Annotated[str | None, typer.Option("--portfolio", "-p", help="Portfolio name (default: default).")]
+PortfolioOpt = Annotated[str | None, typer.Option("--portfolio", "-p", help="Portfolio name (new positions: default; listings: every portfolio).")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="From this date or time, inclusive (2026-01-01, RFC 3339, now, today).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to this date or time, inclusive.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, max=1_000_000_000, help="At most this many rows.")]
@@ -167,6 +181,24 @@ def read(work: Callable[[Session], Any]) -> Any:
             return work(session)
     finally:
         ledger.close()
+
+
+def read_labelled(fmt: str, noun: str | None, work: Callable[[Session], Any]) -> tuple[Any, dict[str, Any] | None]:
+    """`work` in one read; for a terminal table also what it needs to label rows (services.shared.labels)."""
+    if fmt != "table":
+        return read(work), None
+    from vbcli.services.shared.labels import labels
+
+    return read(lambda session: (work(session), labels(session, noun)))
+
+
+def labels_for(fmt: str, noun: str | None = None) -> dict[str, Any] | None:
+    """Only the labels (after a write), for a terminal table."""
+    if fmt != "table":
+        return None
+    from vbcli.services.shared.labels import labels
+
+    return read(lambda session: labels(session, noun))
 
 
 def write(command: str, request: dict[str, Any], key: str | None, dry_run: bool, work: Callable[[Session], Any]) -> Any:

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt, output_format,
-    read, show, write,
+    DryRunOpt, FormatOpt, choices, complete_ids, JsonOpt, KeyOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt, output_format,
+    labels_for, read_labelled, show, write,
 )
 from vbcli.domain.numbers import parse_fraction
 from vbcli.domain.timeparse import parse_date
@@ -18,7 +18,8 @@ app = typer.Typer(help="Dividends: announced → receivable on the ex-date → p
 
 LIST_COLUMNS = ["id", "symbol", "per_share", "ex_date", "pay_date", "qty", "gross", "tax", "net", "status"]
 STATUSES = ("announced", "receivable", "paid")
-DividendArg = Annotated[str, typer.Argument(help="Dividend id (or at least 6 characters of it).", show_default=False)]
+DividendArg = Annotated[str, typer.Argument(help="Dividend id (or at least 6 characters of it).", show_default=False,
+                                            autocompletion=complete_ids("dividend"))]
 
 
 @app.command("add")
@@ -70,7 +71,8 @@ def pay(dividend: DividendArg, format: FormatOpt = None, as_json: JsonOpt = Fals
 @handle_errors
 def list_(
     pos: OptionalPosArg = None,
-    status: Annotated[str | None, typer.Option("--status", help="announced, receivable or paid.", show_default=False)] = None,
+    status: Annotated[str | None, typer.Option("--status", help="announced, receivable or paid.", show_default=False,
+                                                          autocompletion=choices(*STATUSES))] = None,
     format: FormatOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List dividends, latest ex-date first.
@@ -82,8 +84,8 @@ def list_(
     fmt = output_format(format, as_json)
     if status is not None and status not in STATUSES:
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {status[:20]!r}.")
-    rows = read(lambda s: dividends.list_dividends(s, ref=pos, status=status))
-    show(rows, fmt, title="dividends", table_columns=LIST_COLUMNS)
+    rows, context = read_labelled(fmt, "dividends", lambda s: dividends.list_dividends(s, ref=pos, status=status))
+    show(rows, fmt, title="dividends", table_columns=LIST_COLUMNS, context=context)
 
 
 @app.command("process")
@@ -102,7 +104,7 @@ def process(
     as_of = parse_date(date, what="--date")
     # The request names the resolved date, so a keyed retry on another day is a conflict.
     result = write("dividends.process", {"as_of": as_of}, key_opt(key), dry_run, lambda s: dividends.process(s, as_of=as_of))
-    show(result, fmt, title="dividends processed", table_columns=[*LIST_COLUMNS, "done"])
+    show(result, fmt, title="dividends processed", table_columns=[*LIST_COLUMNS, "done"], context=labels_for(fmt, "dividends"))
 
 
 def register(root: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, OptionalPosArg, decimal_opt, handle_errors, key_opt, output_format, read,
+    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, OptionalPosArg, decimal_opt, handle_errors, key_opt, labels_for, output_format, read,
     show, write,
 )
 from vbcli.domain.timeparse import parse_age
@@ -71,7 +71,7 @@ def _evaluate_one(pos: str, price_text: str | None, place: bool, fill: bool, fmt
         result = read(lambda s: evaluate.evaluate_one(s, ref=pos, price=price, max_age=age))
     if fmt == "table":  # a record table shows the placed order and trade by their ids
         result = {k: v["id"] if k in ("order", "trade") and isinstance(v, dict) else v for k, v in result.items()}
-    show(result, fmt)
+    show(result, fmt, context=labels_for(fmt))
 
 
 def _evaluate_all(pos: str | None, price: str | None, path: str | None, place: bool, fill: bool, fmt: str,
@@ -88,7 +88,7 @@ def _evaluate_all(pos: str | None, price: str | None, path: str | None, place: b
                      lambda s: evaluate.evaluate_all(s, prices=quotes, place=True, fill=fill, max_age=age))
     else:
         rows = read(lambda s: evaluate.evaluate_all(s, prices=quotes, max_age=age))
-    show(rows, fmt, title="evaluations", table_columns=ALL_COLUMNS)
+    show(rows, fmt, title="evaluations", table_columns=ALL_COLUMNS, context=labels_for(fmt, "orders"))
 
 
 def register(app: typer.Typer) -> None:

@@ -54,6 +54,9 @@ def _export(kind: str, format: str, out: str | None, given: dict[str, Any]) -> N
         raise UsageError(f"--format must be one of {', '.join(exporting.FORMATS)}, not {format[:20]!r}.")
     if kind == "all" and chosen not in ("json", "ledger", "beancount"):
         raise UsageError("vb export all writes json, ledger or beancount.")
+    if kind not in ("all", "trades") and chosen in ("ledger", "beancount"):
+        raise UsageError(f"A {chosen} journal holds trades, cash and dividends, not {kind}; "
+                         f"use `vb export trades --format {chosen}` or `vb export all --format {chosen}`.")
     extra = sorted(name for name, value in given.items() if value is not None and name not in ALLOWED[kind])
     if extra and chosen not in ("ledger", "beancount"):
         raise UsageError(f"vb export {kind} does not take --{extra[0]}.")

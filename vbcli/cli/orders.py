@@ -7,14 +7,15 @@ from typing import Annotated
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt,
-    output_format, read, show, side_arg, time_opt, write,
+    DryRunOpt, FormatOpt, choices, complete_ids, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt,
+    output_format, read_labelled, show, side_arg, time_opt, write,
 )
 from vbcli.errors import UsageError
 
 app = typer.Typer(help="Orders: place, fill (partially or fully), cancel.\n\nExample: vb orders place AAPL buy 11", no_args_is_help=True)
 
-OrderArg = Annotated[str, typer.Argument(help="Order id (or at least 6 characters of it).", show_default=False)]
+OrderArg = Annotated[str, typer.Argument(help="Order id (or at least 6 characters of it).", show_default=False,
+                                         autocompletion=complete_ids("order"))]
 SideArg = Annotated[str, typer.Argument(help="buy or sell.", show_default=False)]
 QtyArg = Annotated[str, typer.Argument(help="Quantity of shares.", show_default=False)]
 FIELDS = ["id", "position_id", "symbol", "side", "qty", "limit", "status", "filled_qty", "avg_fill_price",
@@ -50,7 +51,8 @@ def place(
 @handle_errors
 def list_(
     pos: OptionalPosArg = None,
-    status: Annotated[str | None, typer.Option("--status", help="open, partially_filled, filled or cancelled.", show_default=False)] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open, partially_filled, filled or cancelled.", show_default=False,
+                                                          autocompletion=choices(*STATUSES))] = None,
     limit: LimitOpt = None,
     format: FormatOpt = None, as_json: JsonOpt = False,
 ) -> None:
@@ -63,8 +65,8 @@ def list_(
     fmt = output_format(format, as_json)
     if status is not None and status not in STATUSES:
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {status[:20]!r}.")
-    rows = read(lambda s: orders.list_orders(s, ref=pos, status=status, limit=limit))
-    show(rows, fmt, title="orders", table_columns=LIST_COLUMNS, empty_columns=FIELDS)
+    rows, context = read_labelled(fmt, "orders", lambda s: orders.list_orders(s, ref=pos, status=status, limit=limit))
+    show(rows, fmt, title="orders", table_columns=LIST_COLUMNS, empty_columns=FIELDS, context=context)
 
 
 @app.command("show")
@@ -77,7 +79,8 @@ def show_(order: OrderArg, format: FormatOpt = None, as_json: JsonOpt = False) -
     from vbcli.services.ledger import orders
 
     fmt = output_format(format, as_json)
-    show(read(lambda s: orders.show(s, ref=order)), fmt)
+    view, context = read_labelled(fmt, None, lambda s: orders.show(s, ref=order))
+    show(view, fmt, context=context)
 
 
 @app.command("cancel")

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
-    output_format, read, show, write,
+    DryRunOpt, FormatOpt, choices, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
+    output_format, read_labelled, show, time_opt, write,
 )
 from vbcli.cli.policy_options import parse_settings, with_policy_options
 from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS
@@ -26,6 +26,7 @@ FIELDS = ["id", "portfolio", "symbol", "status", "qty", "cash", "anchor", "avg_c
           "price", "price_at", "price_source", "stock_value", "total_value", "stock_alloc", "unrealized_pnl"]
 LIST_COLUMNS = ["portfolio", "symbol", "qty", "cash", "anchor", "avg_cost", "realized_pnl", "price", "price_at", "total_value",
                 "status", "id"]
+AtOpt = Annotated[str | None, typer.Option("--at", help="When it happened (default now): a date, RFC 3339 time or now.", show_default=False)]
 AmountArg = Annotated[str, typer.Argument(help="Amount of cash.", show_default=False)]
 
 
@@ -39,10 +40,11 @@ def add(
     anchor: Annotated[str | None, typer.Option("--anchor", help="Anchor price (the last fill).", show_default=False)] = None,
     avg_cost: Annotated[str | None, typer.Option("--avg-cost", help="Cost per share of the opening shares (default: the anchor).", show_default=False)] = None,
     portfolio: PortfolioOpt = None,
+    at: AtOpt = None,
     format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
     settings: dict[str, Any] | None = None,
 ) -> None:
-    """Open a position.
+    """Open a position (at --at, default now: fills before it are refused).
 
     Example: vb positions add AAPL --qty 100 --cash 10000 --anchor 150 --trigger 4%
     """
@@ -58,8 +60,9 @@ def add(
         "avg_cost": decimal_opt(avg_cost, "--avg-cost", positive=True),
         "portfolio": portfolio,
     }
-    result = write("positions.add", {**values, "settings": parsed}, key_opt(key), dry_run,
-                   lambda s: positions.add(s, settings=parsed, **values))
+    when = time_opt(at, "--at")
+    result = write("positions.add", {**values, "settings": parsed, **({"at": at} if at is not None else {})}, key_opt(key), dry_run,
+                   lambda s: positions.add(s, settings=parsed, at=when, **values))
     show(result, fmt)
 
 
@@ -67,7 +70,7 @@ def add(
 @handle_errors
 def list_(
     portfolio: PortfolioOpt = None,
-    status: Annotated[str, typer.Option("--status", help="open, closed or all.")] = "open",
+    status: Annotated[str, typer.Option("--status", help="open, closed or all.", autocompletion=choices("open", "closed", "all"))] = "open",
     format: FormatOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List positions, each valued at the latest stored price or fill of its symbol (price_at).
@@ -79,8 +82,8 @@ def list_(
     fmt = output_format(format, as_json)
     if status not in ("open", "closed", "all"):
         raise UsageError(f"--status must be open, closed or all, not {status[:20]!r}.")
-    rows = read(lambda s: positions.list_all(s, portfolio=portfolio, status=status))
-    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS)
+    rows, context = read_labelled(fmt, "positions", lambda s: positions.list_all(s, portfolio=portfolio, status=status))
+    show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS, context=context)
 
 
 @app.command("show")
@@ -101,7 +104,8 @@ def show_(
 
     fmt = output_format(format, as_json)
     at = decimal_opt(price, "--price", positive=True)
-    show(read(lambda s: positions.show(s, ref=pos, price=at)), fmt)
+    view, context = read_labelled(fmt, None, lambda s: positions.show(s, ref=pos, price=at))
+    show(view, fmt, context=context)
 
 
 @app.command("set")
@@ -134,18 +138,20 @@ def _cash_command(deposit: bool) -> Any:
     verb = "deposit" if deposit else "withdraw"
 
     @handle_errors
-    def command(pos: PosArg, amount: AmountArg, format: FormatOpt = None, as_json: JsonOpt = False,
+    def command(pos: PosArg, amount: AmountArg, at: AtOpt = None, format: FormatOpt = None, as_json: JsonOpt = False,
                 key: KeyOpt = None, dry_run: DryRunOpt = False) -> None:
         from vbcli.services.ledger import positions
 
         fmt = output_format(format, as_json)
         value = decimal_opt(amount, "The amount", positive=True)
-        result = write(f"positions.{verb}", {"pos": pos, "amount": value}, key_opt(key), dry_run,
-                       lambda s: positions.move_cash(s, ref=pos, amount=value, deposit=deposit))  # type: ignore[arg-type]
+        when = time_opt(at, "--at")
+        request = {"pos": pos, "amount": value, **({"at": at} if at is not None else {})}
+        result = write(f"positions.{verb}", request, key_opt(key), dry_run,
+                       lambda s: positions.move_cash(s, ref=pos, amount=value, deposit=deposit, at=when))  # type: ignore[arg-type]
         show(result, fmt)
 
     command.__doc__ = (
-        f"{'Add cash to' if deposit else 'Take cash out of'} a position.\n\n    Example: vb positions {verb} AAPL 2500"
+        f"{'Add cash to' if deposit else 'Take cash out of'} a position, now or --at an earlier time.\n\n    Example: vb positions {verb} AAPL 2500"
     )
     return command
 

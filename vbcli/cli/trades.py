@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PortfolioOpt, PosArg, SinceOpt, UntilOpt,
-    decimal_opt, handle_errors, key_opt, output_format, read, show, side_arg, time_opt, write,
+    DryRunOpt, FormatOpt, complete_ids, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PortfolioOpt, PosArg, SinceOpt, UntilOpt,
+    decimal_opt, handle_errors, key_opt, output_format, read_labelled, show, side_arg, time_opt, write,
 )
 
 app = typer.Typer(help="Trades: fills, recorded or executed from orders.\n\nExample: vb trades list AAPL --since 2026-01-01", no_args_is_help=True)
 
-TradeArg = Annotated[str, typer.Argument(help="Trade id (or at least 6 characters of it).", show_default=False)]
+TradeArg = Annotated[str, typer.Argument(help="Trade id (or at least 6 characters of it).", show_default=False,
+                                         autocompletion=complete_ids("trade"))]
 FIELDS = ["id", "order_id", "position_id", "symbol", "side", "qty", "price", "commission", "executed_at",
           "notional", "realized_pnl", "anchor_before", "status", "key"]  # header of an empty listing (SPEC §5 order)
 TABLE_COLUMNS = ["executed_at", "symbol", "side", "qty", "price", "commission", "realized_pnl", "status", "id"]
@@ -64,8 +65,8 @@ def list_(
     fmt = output_format(format, as_json)
     filters = {"ref": pos, "order": order, "portfolio": portfolio, "side": side_arg(side) if side else None,
                "since": time_opt(since, "--since"), "until": time_opt(until, "--until", end_of_day=True), "limit": limit}
-    rows = read(lambda s: trades.list_trades(s, **filters))
-    show(rows, fmt, title="trades", table_columns=TABLE_COLUMNS, empty_columns=FIELDS)
+    rows, context = read_labelled(fmt, "trades", lambda s: trades.list_trades(s, **filters))
+    show(rows, fmt, title="trades", table_columns=TABLE_COLUMNS, empty_columns=FIELDS, context=context)
 
 
 @app.command("show")
@@ -78,7 +79,8 @@ def show_(trade: TradeArg, format: FormatOpt = None, as_json: JsonOpt = False) -
     from vbcli.services.ledger import trades
 
     fmt = output_format(format, as_json)
-    show(read(lambda s: trades.show(s, ref=trade)), fmt)
+    view, context = read_labelled(fmt, None, lambda s: trades.show(s, ref=trade))
+    show(view, fmt, context=context)
 
 
 @app.command("void")

@@ -85,6 +85,7 @@ class Fill:
     at: datetime
     seq: int
     lots: tuple[LotPick, ...] = ()
+    cash_amount: Decimal | None = None  # the cash it moved as recorded; None: q·P half-up to the minor unit
 
     def sort_key(self) -> tuple[datetime, int, int]:
         return (self.at, _PHASE_OTHER, self.seq)

@@ -18,7 +18,18 @@ PREFIXES = {
     "event": "evt_",
     "dividend": "div_",
     "cash_flow": "cf_",
+    "split": "spl_",
+    "anchor": "anc_",
+    "checkpoint": "chk_",
 }
+
+
+def record_seq(object_id: str) -> int:
+    """An id's ULID as an integer: the record order of facts of every kind (SPEC §8.1 ties)."""
+    number = 0
+    for char in object_id.rpartition("_")[2]:
+        number = number * 32 + _ALPHABET.index(char)
+    return number
 
 
 def _encode(number: int, length: int) -> str:

@@ -13,9 +13,10 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from vbcli.domain.accounting import dividend_amounts
-from vbcli.domain.numbers import CONTEXT, ONE, ZERO, floor_decimals, round_money, round_ratio
+from vbcli.domain.numbers import CONTEXT, MAX_FRACTION_DIGITS, ONE, ZERO, floor_decimals, round_money, round_ratio
 from vbcli.domain.policy import Guardrails, OrderPolicy
 from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, OrderContext, PositionState, evaluate_in_context, floor_quantity
+from vbcli.domain.splits import exact_scale, scale_price
 from vbcli.errors import BadInputData
 
 TRADING_DAYS = 252
@@ -27,11 +28,13 @@ _VARIANCE_FLOOR = Decimal("1e-40")
 
 @dataclass(frozen=True)
 class Bar:
-    """One daily price; `dividend` is the per-share dividend whose ex-date is this bar."""
+    """One daily price; `dividend` is the per-share dividend whose ex-date is this bar; `split` the
+    (NEW, OLD) split at the start of this bar (SPEC §8.2: the price is already split)."""
 
     date: datetime.date
     price: Decimal
     dividend: Decimal = ZERO
+    split: tuple[Decimal, Decimal] | None = None
 
 
 @dataclass
@@ -156,6 +159,11 @@ class _Tracker:
         return self.total / self.count / (self.downside_squares / self.count).sqrt(CONTEXT) * SQRT_TRADING_DAYS
 
 
+def _scaled(qty: Decimal, new: Decimal, old: Decimal) -> Decimal:
+    exact = exact_scale(qty, new, old)
+    return exact if exact is not None else floor_decimals(qty * new / old, MAX_FRACTION_DIGITS)
+
+
 def start_from_cash(cash: Decimal, first_price: Decimal, policy: OrderPolicy) -> PositionState:
     """Half of `cash` in shares at the first price (floored to the policy's step), the rest cash."""
     with localcontext(CONTEXT):
@@ -192,7 +200,9 @@ class _Run:
 
     def step(self, bar: Bar) -> None:
         """One bar: ex-dividend, then the rule, then the fill, then the values."""
-        # The start is bought at the first bar's price, which is already ex-dividend.
+        # The start is bought at the first bar's price, which is already split and ex-dividend.
+        if bar.split is not None and self.count > 0:
+            self._split(*bar.split)
         if bar.dividend > 0 and self.count > 0:
             self._ex_dividend(bar.dividend)
         state = self._state
@@ -213,6 +223,13 @@ class _Run:
         self.benchmark.add(bh_value)
         self.series.append((bar.date, value, bh_value))
         self.count += 1
+
+    def _split(self, new: Decimal, old: Decimal) -> None:
+        """Shares × NEW/OLD (a fraction beyond 12 decimals is dropped: no cash-in-lieu), anchor × OLD/NEW."""
+        self.qty, self.bh_qty = (_scaled(q, new, old) for q in (self.qty, self.bh_qty))
+        if self.anchor is not None:
+            self.anchor = scale_price(self.anchor, new, old)
+        self._state = None
 
     def _ex_dividend(self, per_share: Decimal) -> None:
         # A backtest pays the net dividend at once instead of through a receivable.

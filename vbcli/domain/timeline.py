@@ -210,7 +210,7 @@ def _withdrawal(state: PositionState, fact: Withdrawal) -> None:
 
 def _fill(state: PositionState, fact: Fill) -> FillOutcome:
     notional = normalize(fact.qty * fact.price)
-    amount = round_money(notional, state.currency)
+    amount = round_money(notional, state.currency) if fact.cash_amount is None else fact.cash_amount
     anchor_before = state.anchor
     if fact.side == "buy":
         needed = amount + fact.commission

@@ -54,11 +54,14 @@ class Portfolio(_Table, table=True):
     name: str = Field(unique=True, max_length=200)
     currency: str = Field(default="USD", max_length=8)
     description: str = Field(default="", max_length=2000)
+    cost_basis: str = Field(default="average", max_length=8, nullable=True)  # average | fifo | lifo | hifo (0002 added it)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
 
 class Position(_Table, table=True):
+    """Columns added by revision 0002 are nullable in the schema (added in place); vb always fills them."""
+
     __tablename__ = "positions"
     __table_args__ = (
         Index(
@@ -78,7 +81,8 @@ class Position(_Table, table=True):
     qty: Decimal = _dec()
     cash: Decimal = _dec()
     anchor: Optional[Decimal] = _dec(default=None, nullable=True)
-    avg_cost: Optional[Decimal] = _dec(default=None, nullable=True)
+    avg_cost: Optional[Decimal] = _dec(default=None, nullable=True)  # derived: cost_basis / qty, 10 decimals
+    cost_basis: Decimal = _dec(default=Decimal(0), nullable=True)  # exact total cost of the shares held
     dividend_receivable: Decimal = _dec(default=Decimal(0))
     realized_pnl: Decimal = _dec(default=Decimal(0))
     total_commission: Decimal = _dec(default=Decimal(0))
@@ -86,6 +90,8 @@ class Position(_Table, table=True):
     opening_qty: Decimal = _dec()
     opening_cash: Decimal = _dec()
     opening_avg_cost: Optional[Decimal] = _dec(default=None, nullable=True)
+    opening_anchor: Optional[Decimal] = _dec(default=None, nullable=True)
+    opened_at: datetime = _ts(nullable=True)  # effective time of the opening (`positions add --at`)
     trigger_up: Decimal = _dec()
     trigger_down: Decimal = _dec()
     rebalance_ratio: Decimal = _dec()
@@ -141,7 +147,8 @@ class Trade(_Table, table=True):
     qty: Decimal = _dec()
     price: Decimal = _dec()
     commission: Decimal = _dec()
-    notional: Decimal = _dec()
+    notional: Decimal = _dec()  # q·P exactly
+    cash_amount: Decimal = _dec(nullable=True)  # the cash it moved before commission: q·P half-up to the minor unit
     realized_pnl: Decimal = _dec()
     anchor_before: Optional[Decimal] = _dec(default=None, nullable=True)
     executed_at: datetime = _ts()
@@ -153,7 +160,7 @@ class Trade(_Table, table=True):
 
 
 class CashFlow(_Table, table=True):
-    """Deposits, withdrawals and dividend payments: what `vb db check` reconciles cash against."""
+    """Deposits, withdrawals and dividend payments; `ts` is the effective time (`--at`, pay date)."""
 
     __tablename__ = "cash_flows"
     __table_args__ = (Index("ix_cash_flows_position", "position_id", "ts"),)
@@ -182,6 +189,46 @@ class Dividend(_Table, table=True):
     key: Optional[str] = Field(default=None, max_length=200)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+class Split(_Table, table=True):
+    """A NEW:OLD split at the start of `effective_date`; `applied` once it is on the timeline."""
+
+    __tablename__ = "splits"
+    __table_args__ = (Index("ix_splits_position", "position_id", "effective_date"),)
+    id: str = Field(primary_key=True, max_length=40)
+    position_id: str = Field(foreign_key="positions.id", max_length=40)
+    ratio_new: Decimal = _dec()
+    ratio_old: Decimal = _dec()
+    effective_date: date = Field(sa_type=Date)
+    status: str = Field(default="announced", max_length=16)  # announced | applied
+    key: Optional[str] = Field(default=None, max_length=200)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class AnchorReset(_Table, table=True):
+    """An anchor set by hand (`positions set --anchor`, `evaluate --place` ANCHOR_RESET) at `at`."""
+
+    __tablename__ = "anchor_resets"
+    __table_args__ = (Index("ix_anchor_resets_position", "position_id", "at"),)
+    id: str = Field(primary_key=True, max_length=40)
+    position_id: str = Field(foreign_key="positions.id", max_length=40)
+    price: Decimal = _dec()
+    at: datetime = _ts()
+    cause: str = Field(default="set", max_length=16)  # set | evaluate | migration
+
+
+class PositionCheckpoint(_Table, table=True):
+    """A replay state after `facts` facts, the last at `at`: a back-dated write resumes here."""
+
+    __tablename__ = "position_checkpoints"
+    __table_args__ = (Index("ix_position_checkpoints_position", "position_id", "at"),)
+    id: str = Field(primary_key=True, max_length=40)
+    position_id: str = Field(foreign_key="positions.id", max_length=40)
+    at: datetime = _ts()
+    facts: int = 0
+    state: str = Field(sa_type=Text)
 
 
 class Event(_Table, table=True):

@@ -1,16 +1,14 @@
 """Imports (SPEC §5): `import trades` (past fills, in bulk, all-or-nothing, keyed rows
 idempotent) and `import all` (an `export all` document into an empty ledger, exactly).
 
-Every bad row is reported as `FILE:LINE: message` (exit 7) and nothing is written. Fills go
-through the same accounting as `vb trades add` (domain.accounting.apply_fill), but rows are
-built as plain rows and inserted with one executemany per table, a chunk at a time.
+Every bad row is reported as `FILE:LINE: message` (exit 7) and nothing is written. This is
+the reading half; the parsed fills go to services/io/import_writer (the write half: the one
+fill path of `vb trades add`, one re-derivation per touched position, executemany inserts).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,20 +18,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from vbcli.domain.accounting import Holdings, apply_fill, default_commission
-from vbcli.domain.ids import new_ids
-from vbcli.domain.numbers import fmt, parse_decimal, parse_positive, round_avg_cost
+from vbcli.domain.numbers import parse_decimal, parse_positive
 from vbcli.domain.timeparse import parse_time, utcnow
 from vbcli.errors import BadInputData, Conflict, UsageError, VbError, problem
-from vbcli.domain.jsonvalue import json_value
-from vbcli.services.io.bulk import EventChain, TableWriter
-from vbcli.services.shared.audit import dumps
-from vbcli.services.shared.builders import fill_events, order_placed, order_row, trade_row
-from vbcli.services.shared.views import trade_view
+from vbcli.services.io.import_writer import FillBatch
 from vbcli.services.io.files import read_source  # noqa: F401  (the CLI reads import files through here)
 from vbcli.services.io.records import records
 from vbcli.services.shared.refs import currency_of, open_position
-from vbcli.store.tables import Event, IdempotencyKey, Order, Position, Trade
+from vbcli.store.tables import IdempotencyKey, Position, Trade
 
 INPUT_FORMATS = ("csv", "json", "ndjson")
 Progress = Callable[[int], None]
@@ -101,87 +93,6 @@ def _same(trade: Trade, position_id: str, fill: Fill) -> bool:
             and (fill.at is None or trade.executed_at == fill.at))
 
 
-def _stored(row: dict[str, Any]) -> dict[str, Any]:
-    """A row with its decimals as fmt() text, the storage form bulk.TableWriter takes."""
-    return {name: fmt(value) if isinstance(value, Decimal) else value for name, value in row.items()}
-
-
-class _Batch:
-    """The rows of up to CHUNK fills, built as plain dicts and inserted with one executemany per table.
-
-    Holdings are tracked here and written to the positions once, at the end.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.writers = {model: TableWriter(session, model.__table__) for model in (Order, Trade, Event, IdempotencyKey)}  # type: ignore[attr-defined]
-        self.chain = EventChain(session)
-        self.fills: list[tuple[Position, Fill, Decimal, Any, Decimal | None]] = []
-        self.held: dict[str, tuple[Position, Holdings, Decimal | None]] = {}
-        self.imported = 0
-
-    def add(self, position: Position, fill: Fill, currency: str) -> None:
-        """Apply one fill to the position's running holdings (raises Refused like `trades add`)."""
-        _, held, anchor = self.held.get(position.id) or (position, Holdings(
-            position.qty, position.cash, position.avg_cost, position.realized_pnl, position.total_commission), position.anchor)
-        commission = fill.commission
-        if commission is None:
-            commission = default_commission(fill.qty * fill.price, position.commission_rate, currency)
-        result = apply_fill(held, fill.side, fill.qty, fill.price, commission, position.symbol)
-        self.held[position.id] = (position, result.holdings, fill.price)
-        self.fills.append((position, fill, commission, result, anchor))
-
-    def flush(self, session: Session, now: datetime, write: bool) -> None:
-        """Insert the rows of the fills added since the last flush (or drop them when `write` is off)."""
-        fills, self.fills = self.fills, []
-        if not write or not fills:
-            return
-        orders, trades, events, keys = [], [], [], []
-        for (position, fill, commission, result, anchor), order_id, trade_id in zip(
-                fills, new_ids("order", len(fills)), new_ids("trade", len(fills))):
-            order, trade, view = self._rows(position, fill, commission, result, anchor, order_id, trade_id, now)
-            orders.append(order)
-            trades.append(trade)
-            self._events(events, position, fill, view, result.holdings, anchor, now)
-            if fill.key:
-                view = json_value(view)
-                keys.append({"key": fill.key, "command": "import.trades", "created_at": now,
-                             "request_hash": hashlib.sha256(dumps({"command": "import.trades", "request": view}).encode("utf-8")).hexdigest(),
-                             "result": json.dumps(view, ensure_ascii=False)})
-        self.writers[Order].write(session, orders)
-        self.writers[Trade].write(session, trades)
-        self.writers[Event].write(session, self.chain.rows(events))
-        self.writers[IdempotencyKey].write(session, keys)
-        self.imported += len(fills)
-
-    @staticmethod
-    def _rows(position: Position, fill: Fill, commission: Decimal, result: Any, anchor: Decimal | None, order_id: str,
-              trade_id: str, now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """The order and trade rows in storage form (decimals as fmt() text, see bulk.TableWriter) and the trade's view."""
-        order = order_row(order_id=order_id, position_id=position.id, side=fill.side, qty=fill.qty, limit=None,
-                          commission_rate=position.commission_rate, key=fill.key, note="", forced=False, source="import", now=now,
-                          status="filled", filled_qty=fill.qty, avg_fill_price=round_avg_cost(result.notional / fill.qty))
-        trade = trade_row(trade_id=trade_id, order_id=order_id, position_id=position.id, symbol=position.symbol, side=fill.side,
-                          qty=fill.qty, price=fill.price, commission=commission, notional=result.notional,
-                          realized_pnl=result.realized_pnl, anchor_before=anchor, executed_at=fill.at or now, key=fill.key, now=now)
-        return _stored(order), _stored(trade), trade_view(trade)
-
-    @staticmethod
-    def _events(events: list[dict[str, Any]], position: Position, fill: Fill, view: dict[str, Any], after: Holdings,
-                anchor_before: Decimal | None, now: datetime) -> None:
-        events.append(order_placed(symbol=position.symbol, position_id=position.id, order_id=view["order_id"], side=fill.side,
-                                   qty=fill.qty, limit=None, source="import", ts=now))
-        events += fill_events(symbol=position.symbol, trade=view, qty_after=after.qty, cash_after=after.cash, ts=now)
-
-    def finish(self, session: Session, now: datetime) -> None:
-        """Write the holdings to the positions and advance the ledger head."""
-        for position, held, anchor in self.held.values():
-            position.qty, position.cash, position.avg_cost = held.qty, held.cash, held.avg_cost
-            position.realized_pnl, position.total_commission = held.realized_pnl, held.total_commission
-            position.anchor, position.updated_at = anchor, now
-            session.add(position)
-        self.chain.finish(session)
-
-
 def _existing(session: Session, keys: set[str]) -> tuple[dict[str, Trade], dict[str, IdempotencyKey]]:
     trades: dict[str, Trade] = {}
     seen: dict[str, IdempotencyKey] = {}
@@ -226,7 +137,7 @@ class _Run:
         self.problems: list[tuple[int, str]] = []
         self.conflicts: list[tuple[int, str]] = []
         self.in_file: dict[str, Fill] = {}
-        self.resolve, self.batch, self.now = _Resolver(session), _Batch(session), utcnow()
+        self.resolve, self.batch, self.now = _Resolver(session), FillBatch(session), utcnow()
         self.rows = self.fills = 0
 
     def chunk(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
@@ -249,7 +160,7 @@ class _Run:
                 self.one(fill, existing, used)
             except VbError as error:
                 self.problems.append((fill.line, error.message.rstrip(".")))
-        self.batch.flush(self.session, self.now, write=not (self.problems or self.conflicts))
+        self.problems += self.batch.flush(self.session, self.now, write=not (self.problems or self.conflicts))
 
     def one(self, fill: Fill, existing: dict[str, Trade], used: dict[str, IdempotencyKey]) -> None:
         position = self.resolve(fill.ref)
@@ -289,11 +200,16 @@ def import_trades(session: Session, *, source: str, text: str, format: str, prog
     run = _Run(session, progress)
     for chunk in _chunks(records(text, format, source)):
         run.chunk(chunk)
+    if run.problems:
+        run.problems += run.batch.refusals(session)  # the timeline's refusals too, every problem at once
     if run.problems or run.conflicts:
         every = [problem(source, line, message) for line, message in sorted(run.problems + run.conflicts, key=lambda p: p[0])]
         if run.problems:
             raise BadInputData(f"{len(every)} problem(s) in {source}; nothing was imported.", details=every)
         raise Conflict(f"{len(run.conflicts)} row(s) of {source} reuse a key for a different request; nothing was imported.", details=every)
-    run.batch.finish(session, run.now)
+    refused = run.batch.finish(session, run.now)
+    if refused:
+        every = [problem(source, line, message) for line, message in refused]
+        raise BadInputData(f"{len(every)} problem(s) in {source}; nothing was imported.", details=every)
     imported = run.batch.imported
     return {"file": source, "rows": run.rows, "imported": imported, "skipped": run.rows - imported}

@@ -1,14 +1,16 @@
 """Ledger (hledger) and beancount journals of the ledger, for a second tool to verify.
 
-One transaction per fill (shares at cost, cash, commission, realized P&L for sells), per
-deposit or withdrawal and per dividend step, each balancing exactly; sorted by time and
+One transaction per fill (shares at cost, cash by the trade's cash amount, commission,
+realized P&L for sells), per deposit or withdrawal, per dividend step (the payment at its pay
+date) and per split (share amounts exchanged with Equity:VB:Splits at zero cash), each
+balancing exactly; sorted by time and
 deterministic. hledger gets an inline balance assertion of the shares and the cash after
 every fill and cash flow. beancount checks balances at the start of a day, so it gets a
 `balance` directive for both, dated the next day, after each day with activity.
 
 Accounts, per position: Assets:VB:<Portfolio>:<Symbol>:{Shares,Cash,Dividends-Receivable},
 Income:VB:<Portfolio>:<Symbol>:{Realized-PnL,Dividends},
-Expenses:VB:<Portfolio>:<Symbol>:{Commissions,Withholding-Tax}; Equity:VB:{Opening-Balances,Transfers}.
+Expenses:VB:<Portfolio>:<Symbol>:{Commissions,Withholding-Tax}; Equity:VB:{Opening-Balances,Transfers,Splits}.
 Commodities: a symbol that is not a valid beancount commodity (2–24 of A-Z 0-9 ' . _ -,
 starting with a letter, ending with a letter or digit) becomes `VB-<cleaned>-<6 hex of its
 sha1>`, the same name in both formats.
@@ -28,14 +30,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from vbcli.domain.numbers import ZERO, fmt
+from vbcli.domain.numbers import ZERO, fmt, normalize
 from vbcli.render import JournalWriter
 from vbcli.errors import UsageError
 from vbcli.services.io.source import Filters, Sink, scope, stream
-from vbcli.store.tables import CashFlow, Dividend, Portfolio, Position, Price, Trade
+from vbcli.store.tables import CashFlow, Dividend, Portfolio, Position, Price, Split, Trade
 
 _COMMODITY = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
-GLOBAL_ACCOUNTS = ("Equity:VB:Opening-Balances", "Equity:VB:Transfers")
+GLOBAL_ACCOUNTS = ("Equity:VB:Opening-Balances", "Equity:VB:Transfers", "Equity:VB:Splits")
 
 
 def commodity(symbol: str, currencies: set[str] = frozenset()) -> str:  # type: ignore[assignment]
@@ -98,7 +100,7 @@ def _books(session: Session, filters: Filters) -> dict[str, Book]:
         if base in used:
             base = f"{base}-{row.id.split('_', 1)[-1].upper()}"
         used.add(base)
-        starts = [row.created_at, first_fill.get(row.id)] + ([_day(first_div[row.id])] if row.id in first_div else [])
+        starts = [row.opened_at or row.created_at, first_fill.get(row.id)] + ([_day(first_div[row.id])] if row.id in first_div else [])
         books[row.id] = Book(row, row.pf, row.cur, base, commodity(row.symbol, currencies), min(s for s in starts if s))
     return books
 
@@ -122,26 +124,39 @@ def _opening(writer: JournalWriter, book: Book) -> None:
 
 
 def _fill(writer: JournalWriter, book: Book, t: Any) -> None:
+    """Cash moves by the trade's cash amount (q·P to the cent); a sell's shares leave at their cost."""
     unit, cur, acc = book.unit, book.currency, book.accounts
+    amount = t.notional if t.cash_amount is None else t.cash_amount
     if t.side == "buy":
         book.qty += t.qty
-        book.cash -= t.notional + t.commission
-        postings = [(acc["shares"], f"{writer.amount(t.qty, unit)} @@ {writer.amount(t.notional, cur)}", writer.amount(book.qty, unit)),
-                    (acc["cash"], writer.amount(-(t.notional + t.commission), cur), writer.amount(book.cash, cur))]
+        book.cash -= amount + t.commission
+        postings = [(acc["shares"], f"{writer.amount(t.qty, unit)} @@ {writer.amount(amount, cur)}", writer.amount(book.qty, unit)),
+                    (acc["cash"], writer.amount(-(amount + t.commission), cur), writer.amount(book.cash, cur))]
         gain = ZERO
     else:
         book.qty -= t.qty
-        book.cash += t.notional - t.commission
-        gain = t.realized_pnl + t.commission  # before commission; the commission is its own expense
-        cost = t.notional - gain
+        book.cash += amount - t.commission
+        cost = t.notional - t.realized_pnl - t.commission  # realized = q·P − cost − c
+        gain = amount - cost  # before commission; the commission is its own expense
         postings = [(acc["shares"], f"{writer.amount(-t.qty, unit)} @@ {writer.amount(cost, cur)}", writer.amount(book.qty, unit)),
-                    (acc["cash"], writer.amount(t.notional - t.commission, cur), writer.amount(book.cash, cur))]
+                    (acc["cash"], writer.amount(amount - t.commission, cur), writer.amount(book.cash, cur))]
     if t.commission:
         postings.append((acc["commission"], writer.amount(t.commission, cur), ""))
     if gain:
         postings.append((acc["pnl"], writer.amount(-gain, cur), ""))
     title = f"{t.side} {fmt(t.qty)} {t.symbol} at {fmt(t.price)}"
     writer.transaction(t.executed_at, title, {"trade_id": t.id, "order_id": t.order_id}, postings)
+    book.dirty = True
+
+
+def _split(writer: JournalWriter, book: Book, s: Any) -> None:
+    """A split as an exchange of share amounts at zero cash: the new shares come from Equity:VB:Splits."""
+    change = normalize(book.qty * s.ratio_new / s.ratio_old - book.qty)
+    book.qty += change
+    postings = [(book.accounts["shares"], writer.amount(change, book.unit), writer.amount(book.qty, book.unit)),
+                (GLOBAL_ACCOUNTS[2], writer.amount(-change, book.unit), "")]
+    title = f"split {fmt(s.ratio_new)}:{fmt(s.ratio_old)} {book.row.symbol}"
+    writer.transaction(_day(s.effective_date), title, {"split_id": s.id}, postings)
     book.dirty = True
 
 
@@ -170,7 +185,7 @@ def _ex_dividend(writer: JournalWriter, book: Book, d: Any) -> None:
 
 def _entries(session: Session, books: dict[str, Book], filters: Filters) -> Iterator[tuple[datetime, int, str, str, Any]]:
     """Every entry as (time, rank, id, kind, row), merged in time order from sorted streams."""
-    t, c, d = Trade.__table__.c, CashFlow.__table__.c, Dividend.__table__.c  # type: ignore[attr-defined]
+    t, c, d, x = Trade.__table__.c, CashFlow.__table__.c, Dividend.__table__.c, Split.__table__.c  # type: ignore[attr-defined]
     openings = sorted((book.start, 0, pid, "open", book) for pid, book in books.items())
     fills = ((r.executed_at, 1, r.id, "fill", r) for r in stream(session, scope(
         session, select(Trade.__table__).where(t.status == "executed"), t.position_id, filters).order_by(t.executed_at, t.id)))  # type: ignore[arg-type]
@@ -178,10 +193,12 @@ def _entries(session: Session, books: dict[str, Book], filters: Filters) -> Iter
         session, select(CashFlow.__table__), c.position_id, filters).order_by(c.ts, c.id)))  # type: ignore[arg-type]
     dividends = ((_day(r.ex_date), 1, r.id, "ex", r) for r in stream(session, scope(
         session, select(Dividend.__table__).where(d.gross.is_not(None)), d.position_id, filters).order_by(d.ex_date, d.id)))  # type: ignore[arg-type]
-    return heapq.merge(openings, fills, flows, dividends, key=lambda entry: entry[:3])
+    splits = ((_day(r.effective_date), 0, r.id, "split", r) for r in stream(session, scope(
+        session, select(Split.__table__).where(x.status == "applied"), x.position_id, filters).order_by(x.effective_date, x.id)))  # type: ignore[arg-type]
+    return heapq.merge(openings, splits, fills, flows, dividends, key=lambda entry: entry[:3])
 
 
-HANDLERS = {"open": lambda w, b, r: _opening(w, b), "fill": _fill, "flow": _flow, "ex": _ex_dividend}
+HANDLERS = {"open": lambda w, b, r: _opening(w, b), "fill": _fill, "flow": _flow, "ex": _ex_dividend, "split": _split}
 
 
 def write_journal(session: Session, *, format: str, filters: Filters, sink: Sink) -> None:

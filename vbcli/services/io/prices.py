@@ -113,7 +113,7 @@ def read_symbol_prices(path: str) -> dict[str, Decimal]:
 
 
 def parse_bars(text: str, source: str) -> list[Bar]:
-    """`date,price` (or `date,close`) rows oldest first, with an optional `dividend` column."""
+    """`date,price` (or `date,close`) rows oldest first, with optional `dividend` and `split` (NEW:OLD) columns."""
     rows = _rows(text, source)
     line, columns = _header(rows, source, "date,price rows")
     price_column = "price" if "price" in columns else "close"
@@ -128,14 +128,15 @@ def parse_bars(text: str, source: str) -> list[Bar]:
         day, trouble = _date(_cell(cells, columns["date"]))
         price, price_trouble = _number(_cell(cells, columns[price_column]), price_column)
         dividend, dividend_trouble = _dividend(_cell(cells, columns["dividend"]) if "dividend" in columns else "")
-        problems.extend(problem(source, line, t) for t in (trouble, price_trouble, dividend_trouble) if t)
+        split, split_trouble = _split(_cell(cells, columns["split"]) if "split" in columns else "")
+        problems.extend(problem(source, line, t) for t in (trouble, price_trouble, dividend_trouble, split_trouble) if t)
         if day is not None and last is not None and day <= last[0]:
             order = "repeats" if day == last[0] else "comes before"
             problems.append(problem(source, line, f"date {day.isoformat()} {order} the date on line {last[1]}; rows must be oldest first, one per date"))
         if day is not None and (last is None or day > last[0]):
             last = (day, line)
-        if day is not None and price is not None and dividend is not None:
-            bars.append(Bar(day, price, dividend))
+        if day is not None and price is not None and dividend is not None and split_trouble is None:
+            bars.append(Bar(day, price, dividend, split))
     if not problems and not bars:
         problems.append(problem(source, line + 1, "no price rows after the header"))
     _raise_problems(problems, source)
@@ -167,3 +168,17 @@ def _dividend(text: str) -> tuple[Decimal | None, str | None]:
     except UsageError as error:
         return None, error.message.rstrip(".")
     return value, None
+
+
+def _split(text: str) -> tuple[tuple[Decimal, Decimal] | None, str | None]:
+    """An optional `split` cell, NEW:OLD (4:1, 1:10), applied at the start of its bar."""
+    if not text:
+        return None, None
+    new, sep, old = text.partition(":")
+    try:
+        ratio = (parse_decimal(new, what="split NEW"), parse_decimal(old, what="split OLD")) if sep else None
+    except UsageError:
+        ratio = None
+    if ratio is None or ratio[0] <= 0 or ratio[1] <= 0:
+        return None, f"split {text[:20]!r} is not NEW:OLD such as 4:1 or 1:10"
+    return ratio, None

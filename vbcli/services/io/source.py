@@ -14,14 +14,16 @@ from sqlmodel import Session
 
 from vbcli import faults
 from vbcli.services.shared import refs
-from vbcli.store.tables import CashFlow, Dividend, Event, IdempotencyKey, Order, Portfolio, Position, Price, Trade
+from vbcli.store.tables import AnchorReset, CashFlow, Dividend, Event, IdempotencyKey, Order, Portfolio, Position, Price, Split, Trade
 
 CHUNK = 1000
 EXPORT_VERSION = 1
-# `export all`: every table in foreign-key order, with the column that orders its rows.
+# `export all`: every table in foreign-key order, with the column that orders its rows (replay checkpoints are
+# derived, not exported: an imported ledger replays from its facts).
 ALL_TABLES: tuple[tuple[str, Any, str], ...] = (
     ("portfolios", Portfolio, "id"), ("positions", Position, "id"), ("orders", Order, "id"), ("trades", Trade, "id"),
-    ("cash_flows", CashFlow, "id"), ("dividends", Dividend, "id"), ("events", Event, "seq"),
+    ("cash_flows", CashFlow, "id"), ("dividends", Dividend, "id"), ("splits", Split, "id"), ("anchor_resets", AnchorReset, "id"),
+    ("events", Event, "seq"),
     ("idempotency_keys", IdempotencyKey, "key"), ("prices", Price, "symbol"),
 )
 

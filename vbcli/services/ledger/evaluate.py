@@ -20,6 +20,7 @@ from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger.orders import create_order, order_context
 from vbcli.services.ledger.prices import Quote, price_at, prices_at, quote_fields
+from vbcli.services.ledger.positions import set_anchor
 from vbcli.services.ledger.trades import execute
 from vbcli.services.shared import views
 from vbcli.services.shared.views import guardrails_of, policy_of, state_of
@@ -115,7 +116,7 @@ def _act(session: Session, position: Position, price: Decimal, *, fill: bool, ke
 
 def _reset_anchor(session: Session, position: Position, price: Decimal) -> None:
     old = position.anchor
-    position.anchor = price
+    set_anchor(session, position, price, cause="evaluate")
     position.updated_at = utcnow()
     session.add(position)
     record_event(session, "anchor_updated", f"{position.symbol} anchor {fmt(old)} → {fmt(price)} (reset)",

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, select
 
-from vbcli.domain.ids import new_id
+from vbcli.domain.facts import AnchorSet, Deposit, Withdrawal, iso
+from vbcli.domain.ids import new_id, record_seq
 from vbcli.domain.numbers import CONTEXT, ZERO, fmt, normalize, round_ratio
 from vbcli.domain.policy import Guardrails, OrderPolicy, settings_with
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused, UsageError
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
+from vbcli.services.ledger import timeline
+from vbcli.services.ledger.fills import FUTURE_SLACK
+from vbcli.store.history import opened_at
 from vbcli.services.ledger.portfolios import get_for_write
 from vbcli.services.ledger.prices import Quote, price_at, prices_at, quote_fields
 from vbcli.services.shared.views import guardrails_of, policy_of, position_view
-from vbcli.store.tables import CashFlow, Order, Portfolio, Position
+from vbcli.store.tables import AnchorReset, CashFlow, Order, Portfolio, Position
 
 
 def add(
@@ -30,7 +35,9 @@ def add(
     avg_cost: Decimal | None = None,
     portfolio: str | None = None,
     settings: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
+    """Open a position at `at` (default now): its shares form one lot at --avg-cost, else the anchor."""
     symbol = refs.normalize_symbol(symbol)
     policy, guardrails = settings_with(OrderPolicy(), Guardrails(), settings or {})
     owner = get_for_write(session, portfolio)
@@ -43,6 +50,9 @@ def add(
     if qty > 0 and cost is None:
         raise UsageError("A position opened with shares needs --anchor or --avg-cost as the cost of those shares.")
     now = utcnow()
+    opened = at or now
+    if opened > now + FUTURE_SLACK:
+        raise UsageError(f"The opening time {iso(opened)} is in the future; give when the position was opened.")
     row = Position(
         id=new_id("position"),
         portfolio_id=owner.id,
@@ -51,9 +61,12 @@ def add(
         cash=cash,
         anchor=anchor,
         avg_cost=cost if qty > 0 else None,
+        cost_basis=qty * cost if qty > 0 and cost is not None else ZERO,
         opening_qty=qty,
         opening_cash=cash,
         opening_avg_cost=cost if qty > 0 else None,
+        opening_anchor=anchor,
+        opened_at=opened,
         created_at=now,
         updated_at=now,
         **policy.to_dict(),
@@ -130,6 +143,15 @@ def valuation(row: Position, price: Decimal) -> dict[str, Any]:
     }
 
 
+def _said(value: Any) -> str:
+    """A setting as the message shows it: exact decimals, true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return fmt(value)
+    return "none" if value is None else str(value)
+
+
 def update(session: Session, *, ref: str, anchor: Decimal | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     row = refs.open_position(session, ref)
     name = _portfolio_name(session, row)
@@ -137,8 +159,8 @@ def update(session: Session, *, ref: str, anchor: Decimal | None = None, setting
     policy, guardrails = settings_with(policy_of(row), guardrails_of(row), settings or {})
     for field, value in {**policy.to_dict(), **guardrails.to_dict()}.items():
         setattr(row, field, value)
-    if anchor is not None:
-        row.anchor = anchor
+    if anchor is not None and anchor != row.anchor:
+        set_anchor(session, row, anchor)
     old, new = _settings(before), _settings(position_view(row, name))
     changed = {k: {"old": old[k], "new": new[k]} for k in new if old[k] != new[k] or str(old[k]) != str(new[k])}
     if not changed:
@@ -148,9 +170,18 @@ def update(session: Session, *, ref: str, anchor: Decimal | None = None, setting
     if "anchor" in changed:
         record_event(session, "anchor_updated", f"{row.symbol} anchor set to {fmt(anchor)}", position_id=row.id,
                      data={"old": before["anchor"], "new": anchor, "cause": "set"})
-    record_event(session, "position_updated", f"{row.symbol} changed: {', '.join(changed)}", position_id=row.id,
+    said = ", ".join(f"{name} {_said(change['old'])} → {_said(change['new'])}" for name, change in changed.items())
+    record_event(session, "position_updated", f"{row.symbol} changed: {said}", position_id=row.id,
                  data={"changes": changed})
     return position_view(row, name)
+
+
+def set_anchor(session: Session, row: Position, price: Decimal, cause: str = "set") -> None:
+    """An anchor set by hand: a fact at its record time (SPEC §8.1), replayed like any other."""
+    now = utcnow()
+    fact = AnchorSet(price=price, at=now, seq=record_seq(anchor_id := new_id("anchor")))
+    timeline.rederive(session, row, now, extra=[fact], cause="anchor")
+    session.add(AnchorReset(id=anchor_id, position_id=row.id, price=price, at=now, cause=cause))
 
 
 def _settings(view: dict[str, Any]) -> dict[str, Any]:
@@ -158,20 +189,28 @@ def _settings(view: dict[str, Any]) -> dict[str, Any]:
     return {"anchor": view["anchor"], **view["order_policy"], **view["guardrails"]}
 
 
-def move_cash(session: Session, *, ref: str, amount: Decimal, deposit: bool) -> dict[str, Any]:
+def move_cash(session: Session, *, ref: str, amount: Decimal, deposit: bool, at: datetime | None = None) -> dict[str, Any]:
+    """Deposit or withdraw at `at` (default now); a withdrawal may not leave cash negative at any time after it."""
     row = refs.open_position(session, ref)
-    if not deposit and amount > row.cash:
-        raise Refused(f"Cannot withdraw {fmt(amount)}: the {row.symbol} position has {fmt(row.cash)} cash.")
-    signed = amount if deposit else -amount
     now = utcnow()
-    row.cash = row.cash + signed
+    when = at or now
+    if when > now + FUTURE_SLACK or when < opened_at(row):
+        raise UsageError(f"The time {iso(when)} is {'in the future' if when > now else 'before the position was opened'}; "
+                         f"give a time from {iso(opened_at(row))} to now.")
+    if not deposit and at is None and amount > row.cash:
+        raise Refused(f"Cannot withdraw {fmt(amount)}: the {row.symbol} position has {fmt(row.cash)} cash.")
+    flow_id = new_id("cash_flow")
+    seq = record_seq(flow_id)
+    fact = Deposit(amount=amount, at=when, seq=seq) if deposit else Withdrawal(amount=amount, at=when, seq=seq)
+    timeline.rederive(session, row, when, extra=[fact], cause="deposit" if deposit else "withdrawal")
     row.updated_at = now
     session.add(row)
-    flow = CashFlow(id=new_id("cash_flow"), position_id=row.id, kind="deposit" if deposit else "withdrawal", amount=signed, ts=now)
+    signed = amount if deposit else -amount
+    flow = CashFlow(id=flow_id, position_id=row.id, kind="deposit" if deposit else "withdrawal", amount=signed, ts=when)
     session.add(flow)
     kind = "cash_deposited" if deposit else "cash_withdrawn"
     record_event(session, kind, f"{fmt(amount)} {'deposited to' if deposit else 'withdrawn from'} {row.symbol}",
-                 position_id=row.id, data={"amount": amount, "cash_after": row.cash, "cash_flow_id": flow.id})
+                 position_id=row.id, data={"amount": amount, "cash_after": row.cash, "cash_flow_id": flow.id, "at": when}, ts=now)
     return position_view(row, _portfolio_name(session, row))
 
 

@@ -1,4 +1,4 @@
-"""Fills: executing orders, recording past fills, voiding, listing (SPEC §3)."""
+"""Fills: executing orders, recording past fills, voiding, listing (SPEC §3, §8.1)."""
 
 from __future__ import annotations
 
@@ -9,29 +9,19 @@ from typing import Any
 from sqlmodel import Session, select
 
 from vbcli import faults
-from vbcli.domain.accounting import Holdings, apply_fill, default_commission, replay_avg_cost, reverse_fill
+from vbcli.domain.accounting import default_commission
 from vbcli.domain.ids import new_id
 from vbcli.domain.numbers import fmt, round_avg_cost
 from vbcli.domain.timeparse import utcnow
 from vbcli.errors import Conflict, Refused
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
-from vbcli.services.shared.builders import fill_events, trade_row
+from vbcli.services.ledger import timeline
+from vbcli.services.ledger.fills import check_time, new_fill, trade_row
 from vbcli.services.ledger.orders import create_order
+from vbcli.services.shared.builders import fill_events
 from vbcli.services.shared.views import trade_view
 from vbcli.store.tables import Order, Position, Trade
-
-
-def _holdings(position: Position) -> Holdings:
-    return Holdings(position.qty, position.cash, position.avg_cost, position.realized_pnl, position.total_commission)
-
-
-def _store_holdings(position: Position, holdings: Holdings) -> None:
-    position.qty = holdings.qty
-    position.cash = holdings.cash
-    position.avg_cost = holdings.avg_cost
-    position.realized_pnl = holdings.realized_pnl
-    position.total_commission = holdings.total_commission
 
 
 def fill(
@@ -58,7 +48,8 @@ def fill(
             raise Refused(f"Fill price {fmt(price)} is above the buy limit {fmt(order.limit_price)}.")
         if order.side == "sell" and price < order.limit_price:
             raise Refused(f"Fill price {fmt(price)} is below the sell limit {fmt(order.limit_price)}.")
-    return execute(session, order=order, position=position, qty=qty, price=price, commission=commission, at=at, key=key)
+    return execute(session, order=order, position=position, qty=qty, price=price, commission=commission, at=at, key=key,
+                   check_order_time=True)
 
 
 def execute(
@@ -71,35 +62,44 @@ def execute(
     commission: Decimal | None,
     at: datetime | None,
     key: str | None,
+    check_order_time: bool = False,
 ) -> dict[str, Any]:
-    """The accounting of one fill, shared by `orders fill`, `trades add`, evaluate and import."""
+    """One fill, shared by `orders fill`, `trades add` and evaluate: a fact on the timeline, re-derived."""
     now = utcnow()
+    at = at or now
+    check_time(position, at, now, order_created=order.created_at if check_order_time else None)
     if commission is None:
         commission = default_commission(qty * price, order.commission_rate, refs.currency_of(session, position))
-    result = apply_fill(_holdings(position), order.side, qty, price, commission, position.symbol)
-    anchor_before = position.anchor
-    trade = Trade(**trade_row(trade_id=new_id("trade"), order_id=order.id, position_id=position.id, symbol=position.symbol,
-                              side=order.side, qty=qty, price=price, commission=commission, notional=result.notional,
-                              realized_pnl=result.realized_pnl, anchor_before=anchor_before, executed_at=at or now, key=key, now=now))
+    fill = new_fill(order.id, new_id("trade"), order.side, qty, price, commission, at, key)
+    result = timeline.rederive(session, position, at, extra=[fill.fact], cause="fill")
+    outcome = result.replay.fills[fill.fact.trade_id]
+    trade = Trade(**trade_row(fill, position, outcome, now))
     session.add(trade)
     session.flush()
     faults.point("after_trade_row")
-    previous_value = (order.avg_fill_price or 0) * order.filled_qty
-    order.filled_qty = order.filled_qty + qty
-    order.avg_fill_price = round_avg_cost((previous_value + result.notional) / order.filled_qty)
-    order.status = "filled" if order.filled_qty == order.qty else "partially_filled"
-    order.updated_at = now
-    session.add(order)
-    _store_holdings(position, result.holdings)
-    position.anchor = price
+    _refill(order, [(t.qty, t.price) for t in _order_fills(session, order.id)], now)
     position.updated_at = now
     session.add(position)
     session.flush()
     faults.point("after_position_update")
     view = trade_view(trade)
-    for spec in fill_events(symbol=position.symbol, trade=view, qty_after=position.qty, cash_after=position.cash):
+    qty_after, cash_after = result.after[trade.id]  # right after this fill on the timeline
+    for spec in fill_events(symbol=position.symbol, trade=view, qty_after=qty_after, cash_after=cash_after):
         record_event(session, **spec)
     return view
+
+
+def _order_fills(session: Session, order_id: str) -> list[Trade]:
+    return list(session.exec(select(Trade).where(Trade.order_id == order_id, Trade.status == "executed")).all())
+
+
+def _refill(order: Order, fills: list[tuple[Decimal, Decimal]], now: datetime) -> None:
+    """filled_qty, avg_fill_price and the status from the order's executed fills."""
+    order.filled_qty = sum((q for q, _ in fills), Decimal(0))
+    order.avg_fill_price = round_avg_cost(sum((q * p for q, p in fills), Decimal(0)) / order.filled_qty) if order.filled_qty else None
+    if order.status != "cancelled":
+        order.status = "filled" if order.filled_qty == order.qty else "partially_filled" if order.filled_qty else "open"
+    order.updated_at = now
 
 
 def add(
@@ -121,51 +121,40 @@ def add(
 
 
 def void(session: Session, *, ref: str, reason: str) -> dict[str, Any]:
-    """Reverse a trade's effects and keep it with status `voided`; the anchor stays."""
+    """Remove a trade from the timeline (kept with status `voided`): everything after it is re-derived, the anchor too."""
     reason = refs.check_text(reason, what="The reason")  # bad input (2) before lookups (3)
     trade = refs.trade(session, ref)
     if trade.status == "voided":
         raise Conflict(f"Trade {trade.id} is already voided.")
     position = refs.open_position(session, trade.position_id)
-    holdings = reverse_fill(_holdings(position), trade.side, trade.qty, trade.price, trade.commission, trade.realized_pnl)
     now = utcnow()
     trade.status = "voided"
     trade.void_reason = reason
     trade.voided_at = now
     session.add(trade)
     session.flush()
-    fills = session.exec(
-        select(Trade.side, Trade.qty, Trade.price).where(Trade.position_id == position.id, Trade.status == "executed")
-        .order_by(Trade.executed_at, Trade.id)  # type: ignore[arg-type]
-    ).all()
-    holdings = Holdings(holdings.qty, holdings.cash, replay_avg_cost(position.opening_qty, position.opening_avg_cost, fills),
-                        holdings.realized_pnl, holdings.total_commission)
-    _store_holdings(position, holdings)
+    timeline.rederive(session, position, trade.executed_at, cause="void", always_report=True)
     position.updated_at = now
     session.add(position)
     order = session.get(Order, trade.order_id)
     assert order is not None
-    _unfill(session, order, trade, now)
+    _unfill(session, order, now)
     view = trade_view(trade)
     record_event(session, "trade_voided", f"trade {trade.id} voided: {reason}", position_id=position.id,
                  order_id=order.id, trade_id=trade.id, data={"trade": view, "reason": reason, "qty_after": position.qty, "cash_after": position.cash})
     return view
 
 
-def _unfill(session: Session, order: Order, trade: Trade, now: datetime) -> None:
-    remaining = session.exec(
-        select(Trade.qty, Trade.price).where(Trade.order_id == order.id, Trade.status == "executed")
-    ).all()
-    order.filled_qty = sum((q for q, _ in remaining), Decimal(0))
-    order.avg_fill_price = (
-        round_avg_cost(sum((q * p for q, p in remaining), Decimal(0)) / order.filled_qty) if order.filled_qty else None
-    )
-    if order.filled_qty == 0:
-        order.status = "cancelled"  # nothing of it stands; it must not block the rule as "open"
-    elif order.status == "filled":
-        order.status = "partially_filled"
-    order.updated_at = now
+def _unfill(session: Session, order: Order, now: datetime) -> None:
+    """The order follows its remaining fills: a placed order is live again; a recorded fill's order is cancelled."""
+    was = order.status
+    _refill(order, [(t.qty, t.price) for t in _order_fills(session, order.id)], now)
     session.add(order)
+    if order.status == "open" and order.source not in ("place", "evaluate"):
+        order.status = "cancelled"  # it existed only to carry the voided fill; it must not block the rule as "open"
+    if order.status == "cancelled" and was != "cancelled":
+        record_event(session, "order_cancelled", f"order {order.id} cancelled: its only fill was voided",
+                     position_id=order.position_id, order_id=order.id, data={"filled_qty": order.filled_qty, "cause": "void"})
 
 
 def show(session: Session, *, ref: str) -> dict[str, Any]:

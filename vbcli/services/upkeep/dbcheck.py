@@ -1,26 +1,30 @@
 """`vb db check`: storage integrity plus the ledger's invariants, every problem collected as data.
 
-The pure checks (positions against their history, orders against their trades, the audit
-hash chain) take plain rows and return Problems, so tests call them directly; `check` reads
+The pure checks (positions against the replay of their facts, orders against their trades,
+the audit hash chain) take plain rows and return Problems, so tests call them directly; `check` reads
 the ledger in one read transaction, streaming the large tables.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, select
 from sqlmodel import Session
 
-from vbcli.domain.numbers import CONTEXT, ZERO, fmt
+from vbcli.domain.facts import TimelineError
+from vbcli.domain.numbers import ZERO, fmt
+from vbcli.domain.rederive import POSITION_FIELDS, diff_figures, position_figures
+from vbcli.domain.timeline import Replay
+from vbcli.services.ledger.timeline import replay_position
 from vbcli.services.shared.audit import event_hash
 from vbcli.services.io.source import ordered, stream
-from vbcli.store.tables import CashFlow, Dividend, Event, LedgerHead, Order, Position, Trade
+from vbcli.store.history import History
+from vbcli.store.tables import CashFlow, Event, LedgerHead, Order, Position, Trade
 
 
 @dataclass(frozen=True)
@@ -32,46 +36,35 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
-@dataclass
-class Totals:
-    """A position's history, summed: executed fills, cash flows and receivable dividends."""
-
-    qty: Decimal = ZERO
-    cash: Decimal = ZERO
-    commission: Decimal = ZERO
-    realized: Decimal = ZERO
-    flows: Decimal = ZERO
-    dividends_paid: Decimal = ZERO
-    receivable: Decimal = ZERO
-    fills: int = field(default=0)
-
-    def add_fill(self, side: str, qty: Decimal, price: Decimal, commission: Decimal, realized: Decimal) -> None:
-        notional = CONTEXT.multiply(qty, price)
-        sign = 1 if side == "buy" else -1
-        self.qty += sign * qty
-        self.cash += -(notional + commission) if side == "buy" else notional - commission
-        self.commission += commission
-        self.realized += realized
-        self.fills += 1
-
-
-def position_problems(pos: Any, totals: Totals) -> list[Problem]:
-    """The stored position equals its opening values plus its history; no negative holdings."""
+def position_problems(pos: Any, history: History, replayed: Replay | TimelineError) -> list[Problem]:
+    """Every stored figure of the position, its trades and dividends that its timeline does not give (SPEC §8.1)."""
     where = f"position {pos.id} ({pos.symbol})"
-    expected = {
-        "qty": pos.opening_qty + totals.qty,
-        "cash": pos.opening_cash + totals.cash + totals.flows,
-        "dividend_receivable": totals.receivable,
-        "realized_pnl": totals.realized,
-        "total_commission": totals.commission,
-        "total_dividends": totals.dividends_paid,
-    }
-    found = [Problem(where, f"{name} is {fmt(getattr(pos, name))} but its history gives {fmt(value)}")
-             for name, value in expected.items() if getattr(pos, name) != value]
+    if isinstance(replayed, TimelineError):
+        return [Problem(where, f"its facts do not replay: {replayed}")]
+    derived = position_figures(replayed.state)
+    derived["anchor"] = replayed.state.anchor if replayed.state.anchor > 0 else None
+    found = [Problem(where, f"{d.field} is {_show(d.stored)} but its history gives {_show(d.derived)}")
+             for d in diff_figures({name: getattr(pos, name) for name in POSITION_FIELDS}, derived)]
+    for trade_id, stored in history.trades.items():
+        outcome = replayed.fills[trade_id]
+        wanted = {"cash_amount": outcome.cash_amount, "realized_pnl": outcome.realized_pnl,
+                  "anchor_before": outcome.anchor_before if outcome.anchor_before > 0 else None}
+        found += [Problem(f"trade {trade_id}", f"{d.field} is {_show(d.stored)} but its history gives {_show(d.derived)}")
+                  for d in diff_figures(stored, wanted)]
+    for dividend_id, stored in history.dividends.items():
+        got = replayed.dividends.get(dividend_id)
+        if got is not None:
+            wanted = {"qty": got.entitled_qty, "gross": got.gross, "tax": got.tax, "net": got.net}
+            found += [Problem(f"dividend {dividend_id}", f"{d.field} is {_show(d.stored)} but its history gives {_show(d.derived)}")
+                      for d in diff_figures(stored, wanted)]
     for name in ("qty", "cash"):
         if getattr(pos, name) < 0:
             found.append(Problem(where, f"{name} is negative ({fmt(getattr(pos, name))})"))
     return found
+
+
+def _show(value: Decimal | None) -> str:
+    return "empty" if value is None else fmt(value)
 
 
 def order_problems(order_id: str, qty: Decimal, filled_qty: Decimal, traded: Decimal) -> list[Problem]:
@@ -120,20 +113,24 @@ def _integrity(session: Session) -> list[Problem]:
     return found
 
 
-def _totals(session: Session) -> dict[str, Totals]:
-    totals: dict[str, Totals] = defaultdict(Totals)
-    t = Trade.__table__.c  # type: ignore[attr-defined]
-    fills = select(t.position_id, t.side, t.qty, t.price, t.commission, t.realized_pnl).where(t.status == "executed")
-    for row in stream(session, fills):
-        totals[row.position_id].add_fill(row.side, row.qty, row.price, row.commission, row.realized_pnl)
-    for row in stream(session, select(CashFlow.position_id, CashFlow.kind, CashFlow.amount)):
-        totals[row.position_id].flows += row.amount
-        if row.kind == "dividend":
-            totals[row.position_id].dividends_paid += row.amount
-    receivable = select(Dividend.position_id, Dividend.net).where(Dividend.status == "receivable")
-    for row in stream(session, receivable):
-        totals[row.position_id].receivable += row.net or ZERO
-    return totals
+def _positions(session: Session) -> tuple[list[Problem], int, int]:
+    """Replay every position from its facts; (problems, positions, fills)."""
+    found: list[Problem] = []
+    rows = session.execute(select(Position).order_by(Position.id)).scalars().all()
+    fills = 0
+    for pos in rows:
+        try:
+            history, replayed = replay_position(session, pos)
+        except TimelineError as error:
+            history, replayed = History(), error
+        fills += len(history.trades)
+        found += position_problems(pos, history, replayed)
+    known = {pos.id for pos in rows}
+    t, c = Trade.__table__.c, CashFlow.__table__.c  # type: ignore[attr-defined]
+    owners = {row[0] for row in session.connection().execute(select(t.position_id).distinct())}
+    owners |= {row[0] for row in session.connection().execute(select(c.position_id).distinct())}
+    found += [Problem(f"position {pid}", "has trades or cash flows but does not exist") for pid in sorted(owners - known)]
+    return found, len(rows), fills
 
 
 def _orders(session: Session) -> Iterable[Problem]:
@@ -161,17 +158,13 @@ def _unrecorded_fills(session: Session) -> Iterable[Problem]:
 def check(session: Session) -> dict[str, Any]:
     """Every problem of the ledger, and what was checked."""
     problems = _integrity(session)
-    totals = _totals(session)
-    positions = session.connection().execute(select(Position.__table__).order_by(Position.id)).all()  # type: ignore[arg-type, attr-defined]
-    for pos in positions:
-        problems += position_problems(pos, totals.get(pos.id, Totals()))
-    known = {pos.id for pos in positions}
-    problems += [Problem(f"position {pid}", "has trades or cash flows but does not exist") for pid in totals if pid not in known]
+    found, positions, fills = _positions(session)
+    problems += found
     problems += list(_orders(session))
     problems += list(_unrecorded_fills(session))
     head = session.get(LedgerHead, 1)
     events = stream(session, select(Event.__table__).order_by(Event.seq))  # type: ignore[arg-type, attr-defined]
     problems += chain_problems(events, head.event_count if head else None, head.last_hash if head else None)
-    checked = {"positions": len(positions), "fills": sum(t.fills for t in totals.values()),
+    checked = {"positions": positions, "fills": fills,
                "events": head.event_count if head else 0}
     return {"ok": not problems, "problems": [str(p) for p in problems], "checked": checked}

@@ -1,7 +1,7 @@
 """Stored prices: one exact price per symbol and time (SPEC §8.4).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01 22:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import vbcli.store.columns
 
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Every output format in one place: table, plain, csv, json, ndjson (SPEC §5).
 
 Rows are dicts whose values may be Decimal, datetime, date, bool, None, str, int or nested
-dicts. Rich is imported only when a table is drawn.
+dicts. Machine formats keep full ids and exact values; `table` is for people (render/terminal.py).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any, TextIO
 
 from vbcli.domain.jsonvalue import json_value
 from vbcli.domain.numbers import fmt
+from vbcli.render.cells import cell_text, visible
 
 FORMATS = ("table", "plain", "csv", "json", "ndjson")
 FLATTENED = ("order_policy", "guardrails")  # nested groups shown as their own columns
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+REFERENCED = ("order", "trade")  # nested objects shown by their id (`order_id`), so a cell holds a scalar
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
@@ -40,31 +41,16 @@ def default_format(stream: TextIO | None = None) -> str:
 
 
 def flatten(row: Row) -> Row:
-    """Nested policy groups become columns; other nested values stay whole (shown as JSON)."""
+    """Nested policy groups become columns, a nested order or trade its id; other nested values stay JSON."""
     flat: Row = {}
     for key, value in row.items():
         if key in FLATTENED and isinstance(value, dict):
             flat.update(value)
+        elif key in REFERENCED and (isinstance(value, dict) or value is None):
+            flat[f"{key}_id"] = value.get("id") if value else None
         else:
             flat[key] = value
     return flat
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(json_value(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    if isinstance(value, (Decimal, datetime, date)):
-        return str(json_value(value))
-    return str(value)
-
-
-def visible(text: str) -> str:
-    """Make control characters visible (\\n, \\t, \\x1b) so nothing steers the terminal."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def csv_cell(value: Any) -> str:
@@ -76,32 +62,37 @@ def csv_cell(value: Any) -> str:
 
 
 def render(data: Row | Iterable[Row], format: str, *, out: TextIO | None = None, columns: list[str] | None = None,
-           table_columns: list[str] | None = None, title: str | None = None, empty_columns: list[str] | None = None) -> None:
+           table_columns: list[str] | None = None, title: str | None = None, empty_columns: list[str] | None = None,
+           context: dict[str, Any] | None = None) -> None:
     """Write one object or a sequence of rows in `format`.
 
     `empty_columns` is the header that plain and csv print when there are no rows, so a script
-    always sees the header.
+    always sees the header. A table is drawn by the design named `title` (render/designs.py);
+    `context` (services.shared.labels) gives it portfolios, currencies and the ids to keep apart.
     """
     out = out or sys.stdout
     if isinstance(data, dict):
-        _render_one(data, format, out, columns)
+        _render_one(data, format, out, columns, context)
     else:
-        _render_many(iter(data), format, out, columns, table_columns, title, empty_columns)
+        _render_many(iter(data), format, out, columns, table_columns, title, empty_columns, context)
 
 
-def _render_one(row: Row, format: str, out: TextIO, columns: list[str] | None) -> None:
+def _render_one(row: Row, format: str, out: TextIO, columns: list[str] | None, context: dict[str, Any] | None) -> None:
     if format == "json":
         out.write(json.dumps(json_value(row), indent=2, ensure_ascii=False) + "\n")
     elif format == "ndjson":
         out.write(json.dumps(json_value(row), ensure_ascii=False, separators=(",", ":")) + "\n")
     elif format == "table":
-        _record_table(flatten(row), out)
+        from vbcli.render.terminal import record_table
+
+        record_table(row, out, context)
     else:
         _render_many(iter([row]), format, out, columns, None, None, None)
 
 
 def _render_many(rows: Iterator[Row], format: str, out: TextIO, columns: list[str] | None,
-                 table_columns: list[str] | None, title: str | None, empty_columns: list[str] | None = None) -> None:
+                 table_columns: list[str] | None, title: str | None, empty_columns: list[str] | None = None,
+                 context: dict[str, Any] | None = None) -> None:
     if format == "json":
         out.write("[")
         for index, row in enumerate(rows):
@@ -123,45 +114,14 @@ def _render_many(rows: Iterator[Row], format: str, out: TextIO, columns: list[st
         for row in all_rows:
             writer.writerow([csv_cell(row.get(name)) for name in header])
     elif format == "table":
-        _list_table(list(all_rows), table_columns or header, out, title)
+        from vbcli.render.terminal import list_table
+
+        list_table(list(all_rows), table_columns or header, out, title, context)
     else:
         if header:
             out.write("\t".join(header) + "\n")
         for row in all_rows:
             out.write("\t".join(visible(cell_text(row.get(name))) for name in header) + "\n")
-
-
-def _console(out: TextIO):  # type: ignore[no-untyped-def]
-    from rich.console import Console
-
-    return Console(file=out, highlight=False, soft_wrap=False)
-
-
-def _list_table(rows: list[Row], columns: list[str], out: TextIO, title: str | None) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    if not rows:
-        out.write(f"No {title or 'rows'}.\n")
-        return
-    table = Table(title=title, show_lines=False)
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(visible(cell_text(row.get(name)))) for name in columns))
-    _console(out).print(table)
-
-
-def _record_table(row: Row, out: TextIO) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    for key, value in row.items():
-        table.add_row(Text(key), Text(visible(cell_text(value))))
-    _console(out).print(table)
 
 
 def warning(message: str) -> None:
@@ -274,7 +234,7 @@ class JournalWriter:
         if not self.beancount or not books:
             return
         first = min(book.start for book in books.values()).date().isoformat()
-        self.write(f'\noption "title" "vb ledger"\n{first} open {global_accounts[0]}\n{first} open {global_accounts[1]}\n')
+        self.write('\noption "title" "vb ledger"\n' + "".join(f"{first} open {account}\n" for account in global_accounts))
         for book in books.values():
             opened = book.start.date().isoformat()
             self.write("".join(f"{opened} open {account}\n" for account in book.accounts.values()))
