@@ -198,6 +198,9 @@ def run_all(report: Report, sizes: list[int], repeats: int, work: Path, env: dic
     from optimize import optimize_bench  # bench/optimize.py: vb optimize and the engine
 
     optimize_bench(report, work, env)
+    from completion import completion_bench  # bench/completion.py: Tab at every argument kind
+
+    completion_bench(report, work, env)
     script_loop_bench(report, work, env, loop)
     serve_bench(report, work, env)
     from timeline import run as timeline_bench  # bench/timeline.py: back-dated fills and shuffled imports (issue 10)

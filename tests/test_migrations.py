@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_cli_runner
+from vbcli.store.tables import SCHEMA_REVISION
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ledger_rev0001.sqlite"
 TABLES = ("portfolios", "positions", "orders", "trades", "cash_flows", "dividends", "events", "idempotency_keys")
