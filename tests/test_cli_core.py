@@ -456,6 +456,7 @@ def test_every_output_format_of_a_listing(vb, two_trades):
 def test_empty_listings_still_print_their_header(vb):
     from vbcli.cli import events, orders, portfolios, positions, trades
 
+    ok(vb("db", "upgrade"))  # an explicit ledger is created by a write; reading a missing one is exit 3 (SPEC §8.0)
     for noun, fields in (("trades", trades.FIELDS), ("orders", orders.FIELDS), ("events", events.FIELDS),
                          ("positions", positions.FIELDS)):
         assert ok(vb(noun, "list", "--format", "csv")).stdout == ",".join(fields) + "\n", noun

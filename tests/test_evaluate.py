@@ -95,7 +95,7 @@ def test_fill_without_place_is_a_usage_error(vb) -> None:
 
 
 @pytest.mark.parametrize("args", [("AAPL",), ("--price", "145"), ("AAPL", "--price", "abc"), ("AAPL", "--price", "0"),
-                                  ("--all",), ("AAPL", "--all", "--prices", "x.csv")])
+                                  ("AAPL", "--all", "--prices", "x.csv"), ("--all", "--max-age", "4 days")])
 def test_usage_errors(vb, args: tuple[str, ...]) -> None:
     _add(vb)
     assert vb("evaluate", *args).exit_code == 2

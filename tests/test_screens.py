@@ -135,3 +135,17 @@ def test_piped_output_has_no_escape_sequences(ledger: dict[str, str], args: list
             env["VB_FORMAT"] = fmt
         done = subprocess.run([VB, "--db", ledger["db"], *args], capture_output=True, env=env, check=True)
         assert not ESCAPE.search(done.stdout) and not ESCAPE.search(done.stderr)
+
+
+def test_the_plot_on_a_terminal_honours_no_color_and_fits_80_columns(ledger: dict[str, str], tmp_path: Path) -> None:
+    bars = tmp_path / "bars.csv"
+    bars.write_text("date,close\n2026-01-02,100\n2026-01-05,95\n2026-01-06,90\n2026-01-07,99\n2026-01-08,104\n", encoding="utf-8")
+    args = ["simulate", str(bars), "--cash", "10000", "--format", "table", "--plot"]
+    plain = run_in_terminal(ledger, args, 80, {"NO_COLOR": "1"})
+    assert not ESCAPE.search(plain)
+    text = screen_text(plain, 80)
+    assert "strategy" in text and "buy and hold" in text and "▲" in text  # legend and trade markers
+    assert max(len(line) for line in plain.decode().split("\r\n")) <= 80
+    piped = subprocess.run([VB, *args], capture_output=True, check=True,
+                           env={k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")})
+    assert not ESCAPE.search(piped.stdout) and max(len(line) for line in piped.stdout.decode().splitlines()) <= 80

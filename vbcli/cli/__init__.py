@@ -88,9 +88,9 @@ def _register() -> None:
     app.add_typer(trades.app, name="trades")
     app.add_typer(events.app, name="events")
     app.add_typer(db.app, name="db")
-    from vbcli.cli import completion, dividends, evaluate, io, optimize, serve, simulate, splits
+    from vbcli.cli import completion, dividends, evaluate, io, optimize, prices, report, serve, simulate, splits
 
-    for module in (evaluate, dividends, splits, simulate, optimize, io, completion, serve):
+    for module in (evaluate, dividends, splits, simulate, optimize, io, prices, report, completion, serve):
         module.register(app)
 
 

@@ -5,6 +5,7 @@ Nothing here imports SQLAlchemy; the ledger is opened inside the command that ne
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from vbcli.store.ledger import Ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
+DISK_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)
 
 
 class State:
@@ -169,7 +171,9 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # a full disk behind stdout shows here, not as an exit-time traceback
+            return result
         except typer.Exit:
             raise
         except VbError as error:
@@ -181,12 +185,21 @@ def handle_errors(func: F) -> F:
         except BrokenPipeError:
             _silence_broken_pipe()
             raise typer.Exit(ExitCode.OK) from None
+        except OSError as error:
+            if error.errno not in DISK_ERRNOS:
+                _internal_error(error)
+            _silence_broken_pipe()  # drop what is still buffered, or Python reports it again at exit
+            fail(f"Cannot write the output: {error.strerror}; it is incomplete.", ExitCode.DATABASE_UNAVAILABLE)
         except Exception as error:  # a bug: one line and a hint
-            if os.environ.get("VB_DEBUG") == "1":
-                traceback.print_exc()
-            fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", ExitCode.INTERNAL)
+            _internal_error(error)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal_error(error: BaseException) -> None:
+    if os.environ.get("VB_DEBUG") == "1":
+        traceback.print_exception(error)
+    fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", ExitCode.INTERNAL)
 
 
 def interrupted_message(what: str = "Interrupted") -> str:
@@ -210,16 +223,16 @@ def _silence_broken_pipe() -> None:
         pass
 
 
-def open_ledger(create: bool | None = None, upgrade: bool | None = None) -> Ledger:
+def open_ledger(create: bool | None = None, upgrade: bool | None = None, access: str = "write") -> Ledger:
     from vbcli.config import resolve_location
     from vbcli.store.ledger import open_ledger as _open
 
-    return _open(resolve_location(State.db), create=create, upgrade=upgrade, warn=out.warning)
+    return _open(resolve_location(State.db), create=create, upgrade=upgrade, warn=out.warning, access=access)
 
 
 def read(work: Callable[[Session], Any]) -> Any:
     """Run `work` in one read transaction of the ledger."""
-    ledger = open_ledger()
+    ledger = open_ledger(access="read")
     try:
         with ledger.read() as session:
             return work(session)

@@ -162,10 +162,10 @@ def import_all(file: FileArg, dry_run: DryRunOpt = False, as_json: JsonOpt = Fal
     Example: vb --db postgresql://vb@db/ledger import all ledger-backup.json
     """
     from vbcli.services.io.reader import read_text
-    from vbcli.services.upkeep import backup
+    from vbcli.services.io import restore
 
     source, text = read_text(file, what="a `vb export all` JSON document")
-    result = write("import.all", {"file": source}, None, dry_run, lambda s: backup.import_all(s, source=source, text=text))
+    result = write("import.all", {"file": source}, None, dry_run, lambda s: restore.import_all(s, source=source, text=text))
     show({**result, "dry_run": dry_run}, output_format(None, as_json))
 
 

@@ -118,12 +118,14 @@ def _plot(outcome: Backtest, out: Any) -> None:
     if xs[-1] != len(series) - 1:
         xs.append(len(series) - 1)
     figure.clear()
+    from vbcli.render.terminal import colour
+
     terminal = out.isatty()
     if not terminal:
-        figure.plot_size(100, 25)
-    lines = [("strategy", 1), ("buy and hold", 2)]
-    for label, column in lines:
-        figure.draw(figure.signal(xs, [float(series[i][column]) for i in xs], marker="braille").lines().label(label))
+        figure.plot_size(80, 25)  # a file or a pipe gets a chart that fits 80 columns
+    lines = [("strategy", 1, "braille"), ("buy and hold", 2, "hd")]  # two glyph sets, told apart without colour
+    for label, column, glyphs in lines:
+        figure.draw(figure.signal(xs, [float(series[i][column]) for i in xs], marker=glyphs).lines().label(label))
     index = {day: i for i, (day, _, _) in enumerate(series)}
     for side, marker in (("buy", "up"), ("sell", "down")):
         marks = [index[_day(t["date"])] for t in outcome.result.trade_log if t["side"] == side]
@@ -132,7 +134,7 @@ def _plot(outcome: Backtest, out: Any) -> None:
     first, last = series[0][0].isoformat(), series[-1][0].isoformat()
     figure.title(f"value: strategy vs buy and hold, {first} .. {last}")
     figure.label("bar")
-    print(figure.build().string(colorless=not terminal), file=out)
+    print(figure.build().string(colorless=not colour(out)), file=out)  # NO_COLOR and pipes: no escapes
 
 
 def _day(text: str) -> Any:

@@ -76,3 +76,17 @@ def rfc3339(value: datetime | None) -> str | None:
     if value.microsecond:
         return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_age(text: str, *, what: str) -> timedelta:
+    """A duration such as `4d`, `36h`, `90m`, `2w` or `30s` (a whole number and a unit)."""
+    raw = str(text).strip().lower()
+    if len(raw) < 2 or raw[-1] not in _AGE_UNITS or not raw[:-1].isdigit() or not raw[:-1].isascii():
+        raise UsageError(f"{what} {raw[:20]!r} is not a duration such as 4d, 36h, 90m or 2w.")
+    seconds = int(raw[:-1]) * _AGE_UNITS[raw[-1]]
+    if seconds > 100 * 365 * 86400:
+        raise UsageError(f"{what} {raw[:20]!r} is longer than 100 years.")
+    return timedelta(seconds=seconds)
