@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from build_ledger import build  # noqa: E402
+from pg_check import pg_check_bench  # noqa: E402
 from serve import serve_bench  # noqa: E402  (skips itself without the serve extra)
 
 BIN = Path(sys.executable).parent
@@ -193,6 +194,7 @@ def run_all(report: Report, sizes: list[int], repeats: int, work: Path, env: dic
         run_size(report, n, db, repeats, work, env, sqlmodel_base)
         db.unlink()
     simulate_bench(report, work, env, sqlmodel_base)
+    pg_check_bench(report, work, env)
     from optimize import optimize_bench  # bench/optimize.py: vb optimize and the engine
 
     optimize_bench(report, work, env)

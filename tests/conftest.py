@@ -60,6 +60,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in CLEAN_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VB_FAULT_ARM", "tests-only")  # arms vbcli/faults.py's hooks for the suite only
 
 
 @pytest.fixture

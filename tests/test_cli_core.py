@@ -130,7 +130,7 @@ def test_positions_list_columns_and_filters(vb):
     assert [p["symbol"] for p in js(vb("positions", "list", "--status", "closed", "--json"))] == ["MSFT"]
     assert len(js(vb("positions", "list", "--status", "all", "--json"))) == 3
     assert [p["cash"] for p in js(vb("positions", "list", "-p", "alt", "--json"))] == ["300"]
-    refused(vb("positions", "list", "--status", "gone"), 2, contains="open, closed or all")
+    refused(vb("positions", "list", "--status", "gone"), 2, contains="--status must be one of open, closed, all")
 
     from vbcli.cli.positions import FIELDS
 
@@ -398,7 +398,9 @@ def test_events_list_filters(vb, two_trades):
     assert [e["type"] for e in js(vb("events", "list", "MSFT", "--json"))] == ["position_created"]
     assert len(js(vb("events", "list", "AAPL", "--json"))) == 7
     assert len(js(vb("events", "list", "--type", "order_placed", "--json"))) == 2
-    assert js(vb("events", "list", "--type", "nothing_like_this", "--json")) == []
+    # SPEC §8.0: a type outside the set is exit 2 naming the nearest, not an empty list.
+    assert js(vb("events", "list", "--type", "dividend_paid", "--json")) == []
+    refused(vb("events", "list", "--type", "order_fill"), 2, contains="(did you mean order_filled?)")
     assert [e["id"] for e in js(vb("events", "list", "--limit", "2", "--json"))] == [e["id"] for e in all_events[:2]]
     # Events carry the time they were recorded (now), not the trade's --at; both bounds are inclusive.
     oldest, newest = all_events[-1], all_events[0]
@@ -454,6 +456,7 @@ def test_every_output_format_of_a_listing(vb, two_trades):
 def test_empty_listings_still_print_their_header(vb):
     from vbcli.cli import events, orders, portfolios, positions, trades
 
+    ok(vb("db", "upgrade"))  # an explicit ledger is created by a write; reading a missing one is exit 3 (SPEC §8.0)
     for noun, fields in (("trades", trades.FIELDS), ("orders", orders.FIELDS), ("events", events.FIELDS),
                          ("positions", positions.FIELDS)):
         assert ok(vb(noun, "list", "--format", "csv")).stdout == ",".join(fields) + "\n", noun

@@ -95,7 +95,7 @@ def test_fill_without_place_is_a_usage_error(vb) -> None:
 
 
 @pytest.mark.parametrize("args", [("AAPL",), ("--price", "145"), ("AAPL", "--price", "abc"), ("AAPL", "--price", "0"),
-                                  ("--all",), ("AAPL", "--all", "--prices", "x.csv")])
+                                  ("AAPL", "--all", "--prices", "x.csv"), ("--all", "--max-age", "4 days")])
 def test_usage_errors(vb, args: tuple[str, ...]) -> None:
     _add(vb)
     assert vb("evaluate", *args).exit_code == 2
@@ -214,10 +214,11 @@ def test_all_bad_rows_report_every_problem_and_write_nothing(vb, tmp_path: Path)
 
 def test_all_missing_column_and_missing_file(vb, tmp_path: Path) -> None:
     prices = tmp_path / "p.csv"
-    prices.write_text("ticker,price\nAAPL,1\n")
+    prices.write_text("name,price\nAAPL,1\n")
     done = vb("evaluate", "--all", "--prices", str(prices))
     assert done.exit_code == 7
-    assert done.stderr.splitlines()[0] == f"{prices}:1: missing column 'symbol'; the header needs symbol,price"
+    assert done.stderr.splitlines()[0] == (f"{prices}:1: no symbol column (also accepted: ticker); "
+                                           "the header needs symbol,price rows, or use --map symbol=COLUMN")
     assert vb("evaluate", "--all", "--prices", str(tmp_path / "none.csv")).exit_code == 3
 
 

@@ -78,6 +78,7 @@ def test_full_disk_during_a_write_exits_6_and_keeps_the_ledger(tmp_path: Path) -
 
 def test_full_disk_when_creating_a_ledger_leaves_nothing_in_the_way(tmp_path: Path) -> None:
     path = tmp_path / "new" / "ledger.sqlite"
+    path.parent.mkdir()  # an explicit ledger's directory is never created (SPEC §8.0)
     add = ("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150")
     full = vb_process(path, add, tmp_path, preexec=file_size_limit(1000))
     assert full.returncode == 6, full.stderr

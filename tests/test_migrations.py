@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_cli_runner
+from vbcli.store.tables import SCHEMA_REVISION
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ledger_rev0001.sqlite"
 TABLES = ("portfolios", "positions", "orders", "trades", "cash_flows", "dividends", "events", "idempotency_keys")
@@ -147,7 +148,7 @@ def test_rev0001_ledger_upgrades_to_head_keeping_every_row(tmp_path):
 
 def _fresh_ledger(path: Path) -> None:
     vb = make_cli_runner(str(path))
-    assert vb("portfolios", "list").exit_code == 0
+    assert vb("db", "upgrade").exit_code == 0  # a write creates an explicit ledger; a read would be exit 3
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode = DELETE")  # one file, so its hash is the whole ledger
     conn.close()
@@ -217,8 +218,9 @@ def test_a_postgresql_database_with_other_tables_is_refused_untouched(pg_url):
 
 def test_auto_create_false_asks_for_db_upgrade(tmp_path):
     path = tmp_path / "new" / "ledger.sqlite"
+    path.parent.mkdir()  # an explicit ledger's directory is never created (SPEC §8.0)
     vb = make_cli_runner(str(path))
-    result = vb("portfolios", "list", env={"APP_AUTO_CREATE": "false"})
+    result = vb("portfolios", "add", "x", env={"APP_AUTO_CREATE": "false"})
     one_line_error(result, 6, "run `vb db upgrade`")
     assert not path.exists()
     upgraded = vb("db", "upgrade", env={"APP_AUTO_CREATE": "false"})

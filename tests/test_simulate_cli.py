@@ -165,12 +165,12 @@ def test_no_start_is_a_usage_error(vb, prices: Path) -> None:
             "6: price must be greater than zero, not '-1'",
             "6: date 2026-01-03 repeats the date on line 4; rows must be oldest first, one per date",
         ]),
-        ("day,value\n2026-01-02,1\n", [
-            "1: missing column 'date'; the header needs date,price (or date,close)",
-            "1: missing column 'close'; the header needs date,price (or date,close)",
+        ("when,value\n2026-01-02,1\n", [
+            "1: no date column (also accepted: time, timestamp, day); the header needs date,price rows (or date,close), or use --map date=COLUMN",
+            "1: no price column (also accepted: close); the header needs date,price rows (or date,close), or use --map price=COLUMN",
         ]),
         ("date,price\n", ["2: no price rows after the header"]),
-        ("", ["1: empty file: expected a header row and date,price rows"]),
+        ("", ["1: empty input: expected date,price rows (or date,close)"]),
         ("date,price,dividend\n2026-01-02,,-1\n", [
             "2: price is missing", "2: dividend must not be negative, got '-1'"]),
     ],

@@ -28,6 +28,14 @@ class VbGroup(TyperGroup):
             common.out.to_stderr(error.ctx.get_help() if error.ctx else "")
             code = ExitCode.USAGE
         except UsageError as error:
+            argv = kwargs.get("args", args[0] if args else None)
+            negative = common.negative_argument(error, list(argv) if argv is not None else sys.argv[1:])
+            if negative:
+                print(f"vb: {common.out.visible(negative)}", file=sys.stderr)
+                code = 2
+                if not standalone_mode:
+                    return code
+                sys.exit(code)
             where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
             message = common.out.visible(error.format_message().rstrip("."))
             common.out.note(f"{message}{manual.root_option_hint(message)}{where}.")
@@ -80,9 +88,9 @@ def _register() -> None:
     app.add_typer(trades.app, name="trades")
     app.add_typer(events.app, name="events")
     app.add_typer(db.app, name="db")
-    from vbcli.cli import completion, dividends, evaluate, io, optimize, serve, simulate, splits
+    from vbcli.cli import completion, dividends, evaluate, io, optimize, prices, report, serve, simulate, splits
 
-    for module in (evaluate, dividends, splits, simulate, optimize, io, completion, serve):
+    for module in (evaluate, dividends, splits, simulate, optimize, io, prices, report, completion, serve):
         module.register(app)
 
 

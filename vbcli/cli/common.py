@@ -5,8 +5,10 @@ Nothing here imports SQLAlchemy; the ledger is opened inside the command that ne
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -19,6 +21,7 @@ import typer
 from vbcli import render as out
 from vbcli.domain import numbers
 from vbcli.domain.timeparse import parse_time
+from vbcli.domain.words import did_you_mean
 from vbcli.errors import ExitCode, UsageError, VbError
 
 if TYPE_CHECKING:
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from vbcli.store.ledger import Ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
+DISK_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)
 
 
 class State:
@@ -79,13 +83,27 @@ OptionalPosArg = Annotated[str | None, typer.Argument(help="Position: id, symbol
 # ---- parsing ------------------------------------------------------------------------------
 
 def output_format(format: str | None, as_json: bool) -> str:
+    """--format / --json / VB_FORMAT → a format of render.FORMATS (exit 2 for anything else)."""
+    chosen = choice(format, out.FORMATS, "--format") if format is not None else None
+    if as_json and chosen not in (None, "json"):
+        raise UsageError(f"--json and --format {chosen} ask for different formats; give one of them.")
     if as_json:
         return "json"
-    if format is None:
-        return out.default_format()
-    chosen = format.strip().lower()
-    if chosen not in out.FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(out.FORMATS)}, not {format[:20]!r}.")
+    if chosen is not None:
+        return chosen
+    env = os.environ.get("VB_FORMAT", "").strip()
+    if env:
+        return choice(env, out.FORMATS, "VB_FORMAT")
+    return out.default_format()
+
+
+def choice(value: str, valid: Iterable[str], what: str) -> str:
+    """`value` as one of `valid` (case-insensitive), else exit 2 naming the nearest."""
+    options = tuple(valid)
+    chosen = value.strip().lower()
+    if chosen not in options:
+        listed = " or ".join(options) if len(options) == 2 else f"one of {', '.join(options)}"
+        raise UsageError(f"{what} must be {listed}, not {value[:20]!r}{did_you_mean(value, options)}.")
     return chosen
 
 
@@ -101,11 +119,39 @@ def time_opt(value: str | None, what: str, *, end_of_day: bool = False) -> datet
     return None if value is None else parse_time(value, what=what, end_of_day=end_of_day)
 
 
+def window_opt(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """--since and --until (both inclusive); since after until is exit 2, not an empty list."""
+    start, end = time_opt(since, "--since"), time_opt(until, "--until", end_of_day=True)
+    if start is not None and end is not None and start > end:
+        raise UsageError(f"--since {since} is after --until {until}; nothing could match (swap them?).")
+    return start, end
+
+
 def side_arg(value: str) -> str:
-    side = value.strip().lower()
-    if side not in ("buy", "sell"):
-        raise UsageError(f"Side must be buy or sell, not {value[:20]!r}.")
-    return side
+    return choice(value, ("buy", "sell"), "Side")
+
+
+_NEGATIVE = re.compile(r"-[0-9][0-9.,]*")
+_SIGN_ADVICE = {
+    "positions deposit": "amounts are positive; use `vb positions withdraw POS AMOUNT` to take cash out",
+    "positions withdraw": "amounts are positive; use `vb positions deposit POS AMOUNT` to put cash in",
+    "orders place": "quantities are positive; the side (buy or sell) says which way",
+    "trades add": "quantities are positive; the side (buy or sell) says which way",
+}
+
+
+def negative_argument(error: Exception, argv: list[str]) -> str | None:
+    """What to do instead, when Click took a negative number typed as an argument for an option."""
+    name = getattr(error, "option_name", None)
+    if not name or not _NEGATIVE.fullmatch(name + "0" if name == "-" else name[:2]):
+        return None
+    token = next((arg for arg in argv if arg.startswith(name) and _NEGATIVE.fullmatch(arg)), None)
+    if token is None:
+        return None
+    ctx = getattr(error, "ctx", None)
+    path = ctx.command_path if ctx is not None else "vb"
+    advice = _SIGN_ADVICE.get(" ".join(path.split()[-2:]), "numbers typed as arguments are positive")
+    return f"{token}: {advice} (see `{path} --help`)."
 
 
 def key_opt(value: str | None) -> str | None:
@@ -125,7 +171,9 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # a full disk behind stdout shows here, not as an exit-time traceback
+            return result
         except typer.Exit:
             raise
         except VbError as error:
@@ -137,12 +185,21 @@ def handle_errors(func: F) -> F:
         except BrokenPipeError:
             _silence_broken_pipe()
             raise typer.Exit(ExitCode.OK) from None
+        except OSError as error:
+            if error.errno not in DISK_ERRNOS:
+                _internal_error(error)
+            _silence_broken_pipe()  # drop what is still buffered, or Python reports it again at exit
+            fail(f"Cannot write the output: {error.strerror}; it is incomplete.", ExitCode.DATABASE_UNAVAILABLE)
         except Exception as error:  # a bug: one line and a hint
-            if os.environ.get("VB_DEBUG") == "1":
-                traceback.print_exc()
-            fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", ExitCode.INTERNAL)
+            _internal_error(error)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal_error(error: BaseException) -> None:
+    if os.environ.get("VB_DEBUG") == "1":
+        traceback.print_exception(error)
+    fail(f"Internal error ({type(error).__name__}); set VB_DEBUG=1 to see the traceback.", ExitCode.INTERNAL)
 
 
 def interrupted_message(what: str = "Interrupted") -> str:
@@ -166,16 +223,16 @@ def _silence_broken_pipe() -> None:
         pass
 
 
-def open_ledger(create: bool | None = None, upgrade: bool | None = None) -> Ledger:
+def open_ledger(create: bool | None = None, upgrade: bool | None = None, access: str = "write") -> Ledger:
     from vbcli.config import resolve_location
     from vbcli.store.ledger import open_ledger as _open
 
-    return _open(resolve_location(State.db), create=create, upgrade=upgrade, warn=out.warning)
+    return _open(resolve_location(State.db), create=create, upgrade=upgrade, warn=out.warning, access=access)
 
 
 def read(work: Callable[[Session], Any]) -> Any:
     """Run `work` in one read transaction of the ledger."""
-    ledger = open_ledger()
+    ledger = open_ledger(access="read")
     try:
         with ledger.read() as session:
             return work(session)

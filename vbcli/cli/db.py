@@ -19,9 +19,12 @@ def path() -> None:
 
     Example: vb db path
     """
-    from vbcli.config import resolve_location
+    from vbcli.config import TYPED_PASSWORD_WARNING, resolve_location
 
-    out.line(resolve_location(State.db).display)
+    location = resolve_location(State.db)
+    if location.typed_password:
+        out.warning(TYPED_PASSWORD_WARNING)
+    out.line(location.display)
 
 
 @app.command("info")
@@ -35,7 +38,7 @@ def info(format: FormatOpt = None, as_json: JsonOpt = False) -> None:
     from vbcli.services.upkeep import maintenance
 
     fmt = output_format(format, as_json)
-    ledger = open_ledger()
+    ledger = open_ledger(access="read")
     try:
         with ledger.read() as session:
             result = maintenance.info(session, ledger.location)

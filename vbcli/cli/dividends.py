@@ -8,11 +8,10 @@ import typer
 
 from vbcli.cli.common import (
     DryRunOpt, FormatOpt, choices, complete_ids, JsonOpt, KeyOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt, output_format,
-    labels_for, read_labelled, show, write,
+    choice, labels_for, read_labelled, show, write,
 )
 from vbcli.domain.numbers import parse_fraction
 from vbcli.domain.timeparse import parse_date
-from vbcli.errors import UsageError
 
 app = typer.Typer(help="Dividends: announced → receivable on the ex-date → paid on the pay date.\n\nExample: vb dividends add AAPL --per-share 0.25 --ex-date 2026-11-10", no_args_is_help=True)
 
@@ -82,8 +81,7 @@ def list_(
     from vbcli.services.ledger import dividends
 
     fmt = output_format(format, as_json)
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {status[:20]!r}.")
+    status = choice(status, STATUSES, "--status") if status is not None else None
     rows, context = read_labelled(fmt, "dividends", lambda s: dividends.list_dividends(s, ref=pos, status=status))
     show(rows, fmt, title="dividends", table_columns=LIST_COLUMNS, context=context)
 

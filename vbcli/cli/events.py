@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from vbcli.cli.common import FormatOpt, JsonOpt, LimitOpt, OptionalPosArg, SinceOpt, UntilOpt, handle_errors, output_format, read_labelled, show, time_opt
+from vbcli.cli.common import FormatOpt, JsonOpt, LimitOpt, OptionalPosArg, SinceOpt, UntilOpt, handle_errors, output_format, read_labelled, show, window_opt
 
 app = typer.Typer(help="The audit trail of every change.\n\nExample: vb events list AAPL --type order_filled", no_args_is_help=True)
 
@@ -28,8 +28,8 @@ def list_(
     from vbcli.services.ledger import events
 
     fmt = output_format(format, as_json)
-    filters = {"ref": pos, "type": type, "since": time_opt(since, "--since"),
-               "until": time_opt(until, "--until", end_of_day=True), "limit": limit}
+    start, end = window_opt(since, until)
+    filters = {"ref": pos, "type": type.strip().lower() if type else None, "since": start, "until": end, "limit": limit}
     rows, context = read_labelled(fmt, None, lambda s: events.list_events(s, **filters))
     show(rows, fmt, title="events", table_columns=["ts", "type", "message", "position_id", "id"], empty_columns=FIELDS,
          context=context)

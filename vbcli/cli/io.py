@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vbcli import render
 from vbcli.cli.common import (
-    DryRunOpt, OptionalPosArg, PortfolioOpt, SinceOpt, State, UntilOpt, handle_errors, output_format, read, show, side_arg,
-    time_opt, write,
+    DryRunOpt, JsonOpt, OptionalPosArg, PortfolioOpt, SinceOpt, State, UntilOpt, choice, handle_errors, output_format, read, show,
+    side_arg, window_opt, write,
 )
 from vbcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 export_app = typer.Typer(help="Export trades, orders, events, positions, dividends or everything (csv, json, ndjson, ledger, beancount).\n\nExample: vb export trades --format csv --out trades.csv",
                          no_args_is_help=True)
@@ -35,6 +38,8 @@ ALLOWED = {
     "dividends": {"pos", "portfolio", "status", "since", "until"},
     "all": set(),
 }
+STATUSES = {"orders": ("open", "partially_filled", "filled", "cancelled"), "positions": ("open", "closed", "all"),
+            "dividends": ("announced", "receivable", "paid")}
 EXAMPLES = {
     "trades": "vb export trades --since 2026-01-01 --format csv --out /srv/exports/trades.csv",
     "orders": "vb export orders AAPL --status filled --format ndjson",
@@ -49,9 +54,7 @@ def _export(kind: str, format: str, out: str | None, given: dict[str, Any]) -> N
     from vbcli.config import resolve_location
     from vbcli.services.io import exporting
 
-    chosen = format.strip().lower()
-    if chosen not in exporting.FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(exporting.FORMATS)}, not {format[:20]!r}.")
+    chosen = choice(format, exporting.FORMATS, "--format")
     if kind == "all" and chosen not in ("json", "ledger", "beancount"):
         raise UsageError("vb export all writes json, ledger or beancount.")
     if kind not in ("all", "trades") and chosen in ("ledger", "beancount"):
@@ -60,12 +63,24 @@ def _export(kind: str, format: str, out: str | None, given: dict[str, Any]) -> N
     extra = sorted(name for name, value in given.items() if value is not None and name not in ALLOWED[kind])
     if extra and chosen not in ("ledger", "beancount"):
         raise UsageError(f"vb export {kind} does not take --{extra[0]}.")
+    since, until = window_opt(given.get("since"), given.get("until"))
+    status = given.get("status")
+    if status is not None and kind in STATUSES:
+        status = choice(status, STATUSES[kind], "--status")
+    kind_type = given["type"].strip().lower() if given.get("type") else None
     filters = exporting.Filters(
         ref=given.get("pos"), portfolio=given.get("portfolio"), side=side_arg(given["side"]) if given.get("side") else None,
-        type=given.get("type"), status=given.get("status"), since=time_opt(given.get("since"), "--since"),
-        until=time_opt(given.get("until"), "--until", end_of_day=True))
+        type=kind_type, status=status, since=since, until=until)
+
+    def work(session: Session) -> None:
+        if kind_type:
+            from vbcli.services.ledger.events import check_type
+
+            check_type(session, kind_type)
+        exporting.export(session, kind=kind, format=chosen, filters=filters, sink=sink)
+
     with exporting.destination(out, resolve_location(State.db).path) as sink:
-        read(lambda session: exporting.export(session, kind=kind, format=chosen, filters=filters, sink=sink))
+        read(work)
 
 
 def _make_export(kind: str) -> Callable[..., None]:
@@ -88,40 +103,70 @@ for _kind in ALLOWED:
     export_app.command(_kind)(_make_export(_kind))
 
 
+MapOpt = Annotated[list[str] | None, typer.Option(
+    "--map", help="FIELD=COLUMN: read FIELD from the column named COLUMN (repeatable), e.g. --map qty=Units.", show_default=False)]
+
+
 @import_app.command("trades")
 @handle_errors
-def import_trades(file: FileArg, format: InputFormatOpt = None, dry_run: DryRunOpt = False) -> None:
+def import_trades(file: FileArg, format: InputFormatOpt = None, mapping: MapOpt = None, dry_run: DryRunOpt = False,
+                  as_json: JsonOpt = False) -> None:
     """Record past fills from a file, all or nothing; rows with a key are idempotent.
 
     Columns, in any order: position (or position_id or symbol), side, qty, price, and
-    optionally commission, executed_at and key.
+    optionally commission, executed_at and key; broker names (Symbol, Action, Quantity,
+    Trade Date, Fees, Trade ID, ...) are understood, --map names any other. --dry-run
+    prints the trades it would write and writes nothing.
 
-    Example: vb import trades fills.csv
+    Example: vb import trades fills.csv --dry-run
     """
-    from vbcli.services.io import importing
+    from vbcli.domain.timeparse import utcnow
+    from vbcli.services.io import importing, preview, reader
+    from vbcli.services.io.columns import parse_mapping
+    from vbcli.services.io.schemas import TRADES
 
-    fmt = importing.input_format(file, format)
-    source, text = importing.read_source(file)
-    lines = text.count("\n")
-    with render.progress("importing", lines, wanted=lines >= 5000) as progress:
-        result = write("import.trades", {"file": source}, None, dry_run,
-                       lambda s: importing.import_trades(s, source=source, text=text, format=fmt, progress=progress))
-    show({**result, "dry_run": dry_run}, output_format(None, False))
+    fmt, shown = importing.input_format(file, format), output_format(None, as_json)
+    columns = parse_mapping(mapping or [], TRADES)
+    with reader.open_input(file) as given:
+        unused = given.table(TRADES, format=fmt, mapping=columns).unused  # the header is checked before the transaction
+        lines = given.count_lines()
+
+        def work(session: Session) -> dict[str, Any]:
+            started, table = utcnow(), given.table(TRADES, format=fmt, mapping=columns)
+            result = importing.import_trades(session, source=given.source, rows=table.rows(), progress=progress)
+            return {**result, "trades": preview.trades_recorded_since(session, started)} if dry_run else result
+
+        with render.progress("importing", lines, wanted=lines >= 5000) as progress:
+            result = write("import.trades", {"file": given.source}, None, dry_run, work)
+    _not_read(given.source, unused)
+    if dry_run:
+        render.note(f"{result['imported']} of {result['rows']} rows would be imported ({result['skipped']} already there).")
+        from vbcli.cli.trades import FIELDS, TABLE_COLUMNS
+
+        show(result["trades"], shown, title="trades", table_columns=TABLE_COLUMNS, empty_columns=FIELDS)
+        return
+    show({**result, "dry_run": dry_run}, shown)
+
+
+def _not_read(source: str, unused: list[str]) -> None:
+    if unused:
+        render.note(f"{source}: column{'s' if len(unused) > 1 else ''} not read: {', '.join(unused)} "
+                    "(--map FIELD=COLUMN reads one).")
 
 
 @import_app.command("all")
 @handle_errors
-def import_all(file: FileArg, dry_run: DryRunOpt = False) -> None:
+def import_all(file: FileArg, dry_run: DryRunOpt = False, as_json: JsonOpt = False) -> None:
     """Load a `vb export all` JSON document into an empty ledger, reproducing it exactly.
 
     Example: vb --db postgresql://vb@db/ledger import all ledger-backup.json
     """
-    from vbcli.services.upkeep import backup
-    from vbcli.services.io import importing
+    from vbcli.services.io.reader import read_text
+    from vbcli.services.io import restore
 
-    source, text = importing.read_source(file)
-    result = write("import.all", {"file": source}, None, dry_run, lambda s: backup.import_all(s, source=source, text=text))
-    show({**result, "dry_run": dry_run}, output_format(None, False))
+    source, text = read_text(file, what="a `vb export all` JSON document")
+    result = write("import.all", {"file": source}, None, dry_run, lambda s: restore.import_all(s, source=source, text=text))
+    show({**result, "dry_run": dry_run}, output_format(None, as_json))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,9 +8,8 @@ import typer
 
 from vbcli.cli.common import (
     DryRunOpt, FormatOpt, choices, complete_ids, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt,
-    output_format, read_labelled, show, side_arg, time_opt, write,
+    choice, output_format, read_labelled, show, side_arg, time_opt, write,
 )
-from vbcli.errors import UsageError
 
 app = typer.Typer(help="Orders: place, fill (partially or fully), cancel.\n\nExample: vb orders place AAPL buy 11", no_args_is_help=True)
 
@@ -63,8 +62,7 @@ def list_(
     from vbcli.services.ledger import orders
 
     fmt = output_format(format, as_json)
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {status[:20]!r}.")
+    status = choice(status, STATUSES, "--status") if status is not None else None
     rows, context = read_labelled(fmt, "orders", lambda s: orders.list_orders(s, ref=pos, status=status, limit=limit))
     show(rows, fmt, title="orders", table_columns=LIST_COLUMNS, empty_columns=FIELDS, context=context)
 

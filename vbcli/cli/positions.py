@@ -8,7 +8,7 @@ import typer
 
 from vbcli.cli.common import (
     DryRunOpt, FormatOpt, choices, JsonOpt, KeyOpt, PortfolioOpt, PosArg, decimal_opt, handle_errors, key_opt,
-    output_format, read_labelled, show, time_opt, write,
+    choice, output_format, read_labelled, show, time_opt, write,
 )
 from vbcli.cli.policy_options import parse_settings, with_policy_options
 from vbcli.domain.policy import GUARDRAIL_FIELDS, POLICY_FIELDS
@@ -22,8 +22,10 @@ app = typer.Typer(
 
 # The header of an empty listing (plain, csv): the flattened fields of a position.
 FIELDS = ["id", "portfolio", "symbol", "status", "qty", "cash", "anchor", "avg_cost", "dividend_receivable", "realized_pnl",
-          "total_commission", "total_dividends", *POLICY_FIELDS, *GUARDRAIL_FIELDS, "created_at", "updated_at"]
-LIST_COLUMNS = ["portfolio", "symbol", "qty", "cash", "anchor", "avg_cost", "realized_pnl", "status", "id"]
+          "total_commission", "total_dividends", *POLICY_FIELDS, *GUARDRAIL_FIELDS, "created_at", "updated_at",
+          "price", "price_at", "price_source", "stock_value", "total_value", "stock_alloc", "unrealized_pnl"]
+LIST_COLUMNS = ["portfolio", "symbol", "qty", "cash", "anchor", "avg_cost", "realized_pnl", "price", "price_at", "total_value",
+                "status", "id"]
 AtOpt = Annotated[str | None, typer.Option("--at", help="When it happened (default now): a date, RFC 3339 time or now.", show_default=False)]
 AmountArg = Annotated[str, typer.Argument(help="Amount of cash.", show_default=False)]
 
@@ -71,15 +73,14 @@ def list_(
     status: Annotated[str, typer.Option("--status", help="open, closed or all.", autocompletion=choices("open", "closed", "all"))] = "open",
     format: FormatOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """List positions.
+    """List positions, each valued at the latest stored price or fill of its symbol (price_at).
 
     Example: vb positions list --status all --format csv
     """
     from vbcli.services.ledger import positions
 
     fmt = output_format(format, as_json)
-    if status not in ("open", "closed", "all"):
-        raise UsageError(f"--status must be open, closed or all, not {status[:20]!r}.")
+    status = choice(status, ("open", "closed", "all"), "--status")
     rows, context = read_labelled(fmt, "positions", lambda s: positions.list_all(s, portfolio=portfolio, status=status))
     show(rows, fmt, title="positions", table_columns=LIST_COLUMNS, empty_columns=FIELDS, context=context)
 
@@ -91,7 +92,10 @@ def show_(
     price: Annotated[str | None, typer.Option("--price", help="Value the position at this price.", show_default=False)] = None,
     format: FormatOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Show a position; with --price also its value, allocation, unrealized P&L and next trigger prices.
+    """Show a position with its value, allocation, unrealized P&L and next trigger prices.
+
+    Without --price it is valued at the latest stored price or fill of its symbol, whose
+    time is `price_at` (no valuation when the symbol has none).
 
     Example: vb positions show AAPL --price 152.3
     """

@@ -34,6 +34,7 @@ def simulate_command(
     withholding: Annotated[str, typer.Option("--withholding", help="Tax withheld from dividends in the file.")] = "25%",
     trades: Annotated[bool, typer.Option("--trades", help="Add the trade log (with --format csv: print only the trade log).")] = False,
     plot: Annotated[bool, typer.Option("--plot", help="Draw strategy and buy-and-hold value in the terminal.")] = False,
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN (date, price, dividend, split), e.g. --map price=Adj Close.", show_default=False)] = None,
     format: FormatOpt = None, as_json: JsonOpt = False,
     settings: dict[str, Any] | None = None,
 ) -> None:
@@ -46,7 +47,9 @@ def simulate_command(
     Example: vb simulate prices.csv --cash 10000 --trigger 4% --plot
     """
     from vbcli.services.ledger import backtest
+    from vbcli.services.io.columns import parse_mapping
     from vbcli.services.io.prices import read_bars
+    from vbcli.services.io.schemas import BARS
 
     fmt = output_format(format, as_json)
     options = {
@@ -56,7 +59,7 @@ def simulate_command(
         "settings": parse_settings(settings or {}),
         "withholding": parse_fraction(withholding, what="--withholding"),
     }
-    bars = read_bars(prices)
+    bars = read_bars(prices, parse_mapping(mapping or [], BARS))
     start = read(lambda s: backtest.position_start(s, ref=position)) if position is not None else None
     with out.progress("simulating", len(bars), wanted=len(bars) > PROGRESS_FROM) as advance:
         outcome = backtest.run(bars=bars, position=start, include_trades=trades, on_bar=_on_bar(advance, len(bars)), **options)

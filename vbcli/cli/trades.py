@@ -8,7 +8,7 @@ import typer
 
 from vbcli.cli.common import (
     DryRunOpt, FormatOpt, complete_ids, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PortfolioOpt, PosArg, SinceOpt, UntilOpt,
-    decimal_opt, handle_errors, key_opt, output_format, read_labelled, show, side_arg, time_opt, write,
+    decimal_opt, handle_errors, key_opt, output_format, read_labelled, show, side_arg, time_opt, window_opt, write,
 )
 
 app = typer.Typer(help="Trades: fills, recorded or executed from orders.\n\nExample: vb trades list AAPL --since 2026-01-01", no_args_is_help=True)
@@ -63,8 +63,9 @@ def list_(
     from vbcli.services.ledger import trades
 
     fmt = output_format(format, as_json)
+    start, end = window_opt(since, until)
     filters = {"ref": pos, "order": order, "portfolio": portfolio, "side": side_arg(side) if side else None,
-               "since": time_opt(since, "--since"), "until": time_opt(until, "--until", end_of_day=True), "limit": limit}
+               "since": start, "until": end, "limit": limit}
     rows, context = read_labelled(fmt, "trades", lambda s: trades.list_trades(s, **filters))
     show(rows, fmt, title="trades", table_columns=TABLE_COLUMNS, empty_columns=FIELDS, context=context)
 

@@ -54,6 +54,49 @@ def _reserve(count: int) -> tuple[int, int]:
     return millis, randomness
 
 
+def _decode(text: str) -> int:
+    number = 0
+    for char in text.lower():
+        number = number * 32 + _ALPHABET.index(char)
+    return number
+
+
+def millis_of(object_id: str) -> int:
+    """The creation millisecond an id carries (0 for an id that is not vb's)."""
+    ulid = object_id.rpartition("_")[2]
+    try:
+        return _decode(ulid[:10]) if len(ulid) == 26 else 0
+    except ValueError:
+        return 0
+
+
+def advance_past(object_id: str) -> None:
+    """Make every later id of this process sort after `object_id` (another process's, or one
+    made before the clock was set back): ids are max(clock, last id) + 1."""
+    global _last
+    ulid = object_id.rpartition("_")[2]
+    if len(ulid) != 26:
+        return
+    try:
+        seen = (_decode(ulid[:10]), _decode(ulid[10:]))
+    except ValueError:
+        return
+    with _lock:
+        if seen > _last:
+            _last = seen
+
+
+def next_millis() -> int:
+    """The millisecond the next id will carry at the earliest."""
+    with _lock:
+        return max(time.time_ns() // 1_000_000, _last[0])
+
+
+def last_millis() -> int:
+    """The millisecond of the last id this process made or saw."""
+    return _last[0]
+
+
 def new_id(kind: str) -> str:
     """A new id such as `trd_01jd…`: 48 bits of milliseconds then 80 random bits.
 

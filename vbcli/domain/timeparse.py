@@ -14,7 +14,7 @@ def utcnow() -> datetime:
 
 
 def parse_time(text: str, *, what: str, end_of_day: bool = False) -> datetime:
-    """Parse `2026-11-26`, a date-time with offset (`…T14:30:00Z`), `now`, `today` or `yesterday`.
+    """Parse `2026-11-26` (or `20261126`), a date-time with offset (`…T14:30:00Z`), `now`, `today` or `yesterday`.
 
     A bare date means the start of that UTC day, or with `end_of_day` its last instant, so
     that `--until 2026-11-26` includes the whole day.
@@ -54,6 +54,9 @@ def parse_date(text: str, *, what: str) -> date:
 
 
 def _parse_date_only(raw: str) -> date | None:
+    """`2026-11-26`, or the same date in ISO 8601's basic form `20261126`."""
+    if len(raw) == 8 and raw.isascii() and raw.isdigit():
+        raw = f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
     if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
         return None
     try:
@@ -73,3 +76,17 @@ def rfc3339(value: datetime | None) -> str | None:
     if value.microsecond:
         return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_age(text: str, *, what: str) -> timedelta:
+    """A duration such as `4d`, `36h`, `90m`, `2w` or `30s` (a whole number and a unit)."""
+    raw = str(text).strip().lower()
+    if len(raw) < 2 or raw[-1] not in _AGE_UNITS or not raw[:-1].isdigit() or not raw[:-1].isascii():
+        raise UsageError(f"{what} {raw[:20]!r} is not a duration such as 4d, 36h, 90m or 2w.")
+    seconds = int(raw[:-1]) * _AGE_UNITS[raw[-1]]
+    if seconds > 100 * 365 * 86400:
+        raise UsageError(f"{what} {raw[:20]!r} is longer than 100 years.")
+    return timedelta(seconds=seconds)

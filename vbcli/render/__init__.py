@@ -25,7 +25,8 @@ from vbcli.render.cells import cell_text, visible
 FORMATS = ("table", "plain", "csv", "json", "ndjson")
 FLATTENED = ("order_policy", "guardrails")  # nested groups shown as their own columns
 REFERENCED = ("order", "trade")  # nested objects shown by their id (`order_id`), so a cell holds a scalar
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")  # and the guard itself, so the reader can undo it
+_CSV_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # tab and newline are data in a quoted cell
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 Row = dict[str, Any]
@@ -54,10 +55,13 @@ def flatten(row: Row) -> Row:
 
 
 def csv_cell(value: Any) -> str:
-    text = cell_text(value)
+    """A CSV cell: text starting with = + - @ tab CR or ' gets one leading ' (the reader,
+    services/io/reader.py, removes exactly one), so a spreadsheet never runs it and an
+    import gives back the same text; other control characters are written escaped."""
+    text = _CSV_CONTROL.sub(lambda m: repr(m.group())[1:-1], cell_text(value))
     # A replayed result (--key) holds decimals as strings: "-3.5" is a number, not a formula.
     if isinstance(value, str) and text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text  # neutralised: a spreadsheet shows it as text, never runs it
+        return "'" + text
     return text
 
 

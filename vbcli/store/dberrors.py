@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from vbcli.config import Location, mask_password
 from vbcli.errors import DatabaseUnavailable
@@ -65,12 +65,8 @@ def _reason(message: str) -> str:
 def _scrub(message: str, location: Location) -> str:
     """Remove the URL's password from a driver message, whatever the driver chose to quote."""
     message = mask_password(message)
-    try:
-        password = make_url(location.url).password
-    except (ValueError, ArgumentError):
-        password = None
-    if password:
-        message = message.replace(str(password), "***")
+    if location.secret:
+        message = message.replace(location.secret, "***")
     return message
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 
 from vbcli.config import Location
 from vbcli.errors import UsageError
@@ -18,25 +23,50 @@ from vbcli.store.settings import busy_timeout_seconds, connect_timeout_seconds
 SQLITE_LOCK_POLL_MS = 200  # one BEGIN IMMEDIATE attempt; Ctrl-C is honoured between attempts
 
 
-def make_engine(location: Location) -> Engine:
-    """An engine with the pragmas, timeouts and transaction start that vb's guarantees need."""
+def make_engine(location: Location, *, sqlite_mode: str = "rw") -> Engine:
+    """An engine with the pragmas, timeouts and transaction start that vb's guarantees need.
+
+    A SQLite ledger is opened by its path (`sqlite_mode` "rw", "ro" or "immutable"), never by
+    parsing a URL, so "?", "%" and spaces in directory names are only file name characters.
+    """
     if location.engine == "postgresql":
         try:
             make_url(location.url)
         except (ValueError, ArgumentError):
             raise UsageError(f"The database URL {location.display} is malformed; see `vb --help` for the form.") from None
+        # A connection killed mid-pipeline makes psycopg log a warning before vb's own sentence.
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())
+        logging.getLogger("psycopg").propagate = False
         return create_engine(location.url, connect_args={"connect_timeout": connect_timeout_seconds()})
     if location.source == "memory":
         engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        engine = create_engine(location.url, connect_args={"timeout": busy_timeout_seconds()})
-    _install_sqlite_hooks(engine)
+        assert location.path is not None
+        engine = create_engine("sqlite://", creator=_sqlite_opener(location.path, sqlite_mode), poolclass=QueuePool)
+    _install_sqlite_hooks(engine, location.path if location.source != "memory" else None)
     return engine
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _sqlite_opener(path: Path, mode: str) -> Callable[[], sqlite3.Connection]:
+    target, uri = str(path), False
+    if mode != "rw":  # a URI only for read-only opening, with the path percent-encoded
+        target, uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if mode == "immutable" else ""), True
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(target, uri=uri, timeout=busy_timeout_seconds(), check_same_thread=False)
+
+    return connect
+
+
+def _install_sqlite_hooks(engine: Engine, path: Path | None) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        if path is not None:  # which file this connection opened: checked again before each commit
+            try:
+                opened = os.stat(path)
+                record.info["vb_file"] = (path, opened.st_dev, opened.st_ino)
+            except OSError:
+                pass
         # pysqlite's own transaction handling starts a deferred transaction late; vb starts
         # its own, so that writers take the write lock before reading (BEGIN IMMEDIATE).
         dbapi_connection.isolation_level = None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,6 +14,8 @@ from vbcli.config import Location
 from vbcli.errors import DatabaseUnavailable
 from vbcli.store.inspect import SQLITE_HEADER
 from vbcli.store.settings import busy_timeout_seconds
+
+STALE_SECONDS = 60
 
 
 def copy_sqlite(source_path: Path, dest_path: Path) -> None:
@@ -37,13 +42,13 @@ def copy_sqlite(source_path: Path, dest_path: Path) -> None:
         os.close(fd)
 
 
-def prepare_new_sqlite_file(location: Location) -> None:
-    """Create the file and any missing directories private to the user (0600 in 0700)."""
+def prepare_new_sqlite_file(location: Location, *, make_dirs: bool = True) -> None:
+    """Create the file (0600) and, for the default ledger, any missing directories (0700)."""
     path = location.path
     assert path is not None
     missing = []
     parent = path.parent
-    while not parent.exists():
+    while make_dirs and not parent.exists():
         missing.append(parent)
         parent = parent.parent
     for directory in reversed(missing):
@@ -58,7 +63,7 @@ def prepare_new_sqlite_file(location: Location) -> None:
         return  # an existing SQLite file without a vb schema yet (e.g. a first run that was killed)
     # Built aside and linked into place, so a crash never leaves an empty file that vb would
     # then refuse as "not a vb ledger". WAL lets readers work while a writer commits.
-    staging = path.with_name(f".{path.name}.{os.getpid()}.new")
+    staging = path.with_name(temp_name(path.name, ".new"))
     try:
         fd = os.open(staging, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
@@ -77,8 +82,56 @@ def prepare_new_sqlite_file(location: Location) -> None:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise DatabaseUnavailable(f"Cannot create the ledger {path}: {reason}.") from None
     finally:
+        remove_with_journals(staging)
+
+
+def temp_name(name: str, suffix: str) -> str:
+    """vb's name for a temporary file beside `name`: hidden, with the writer's pid, so a later
+    run can tell a dead writer's leftovers (see remove_stale_temps)."""
+    return f".{name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+
+
+def remove_stale_temps(directory: Path, prefix: str, suffix: str) -> list[Path]:
+    """Remove temporary files of vb's naming whose writer is gone (killed exports, backups,
+    ledger creations), with the journals SQLite left beside them; returns what was removed.
+
+    A file counts as stale when its pid is not running here and it is older than a minute
+    (a shared directory may hold another machine's file in progress).
+    """
+    removed = []
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-[0-9a-f]{8}" + re.escape(suffix) + r"(-journal|-wal|-shm)?$")
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if not match or _alive(int(match.group(1))):
+            continue
         try:
-            os.unlink(staging)
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_with_journals(path: Path) -> None:
+    """Remove a temporary SQLite file and whatever SQLite created beside it."""
+    for name in (path.name, path.name + "-journal", path.name + "-wal", path.name + "-shm"):
+        try:
+            os.unlink(path.with_name(name))
         except OSError:
             pass
 
@@ -103,6 +156,6 @@ def backup_before_upgrade(location: Location, revision: str) -> Path:
     try:
         copy_sqlite(path, target)
     except sqlite3.Error as exc:
-        target.unlink(missing_ok=True)
+        remove_with_journals(target)
         raise DatabaseUnavailable(f"Cannot back up {path} before upgrading it ({exc}); nothing was changed.") from None
     return target

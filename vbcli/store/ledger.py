@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,11 +12,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
-from vbcli.config import Location
-from vbcli.errors import DatabaseUnavailable
+from vbcli.config import TYPED_PASSWORD_WARNING, Location
+from vbcli.errors import DatabaseUnavailable, NotFound
 from vbcli.store import dberrors, inspect, settings, transaction
 from vbcli.store.engine import make_engine
-from vbcli.store.files import backup_before_upgrade, prepare_new_sqlite_file
+from vbcli.store.files import backup_before_upgrade, prepare_new_sqlite_file, remove_stale_temps
 from vbcli.store.migrate import current_revision, upgrade_to_head
 from vbcli.store.tables import SCHEMA_REVISION
 
@@ -61,8 +62,12 @@ class Ledger:
 
 
 def open_ledger(location: Location, *, create: bool | None = None, upgrade: bool | None = None,
-                warn: Callable[[str], None] = lambda message: None) -> Ledger:
-    """Open (and if allowed create or upgrade) the ledger at `location`; `warn` hears what the user must know."""
+                warn: Callable[[str], None] = lambda message: None, access: str = "write") -> Ledger:
+    """Open (and if allowed create or upgrade) the ledger at `location`; `warn` hears what the user must know.
+
+    `access` is "read" for a reading command: an explicit ledger that does not exist is then
+    exit 3 rather than created, and a ledger in a read-only directory opens read-only.
+    """
     settings.busy_timeout_seconds()  # settings are checked before anything is touched
     auto = settings.auto_create_enabled()
     create = auto if create is None else create
@@ -72,16 +77,13 @@ def open_ledger(location: Location, *, create: bool | None = None, upgrade: bool
         warn("APP_PERSISTENCE=memory: this ledger lives in memory and is gone when vb exits.")
     if not events:
         warn("APP_EVENTS=memory: audit events are not kept.")
+    if location.typed_password:
+        warn(TYPED_PASSWORD_WARNING)
 
-    state = inspect.SchemaState(revision=None)
+    state, mode = inspect.SchemaState(revision=None), "rw"
     if location.engine == "sqlite" and location.path is not None:
-        state = inspect.inspect_sqlite_file(location)
-        inspect.check_revision(state, location)
-        if state.revision is None and not create:
-            raise _needs_upgrade(location)
-        if state.revision is None:
-            prepare_new_sqlite_file(location)
-    engine = make_engine(location)
+        state, mode = _prepare_sqlite(location, create=create, access=access, warn=warn)
+    engine = make_engine(location, sqlite_mode=mode)
     ledger = Ledger(location, engine, events)
     try:
         with ledger._translated():
@@ -90,6 +92,39 @@ def open_ledger(location: Location, *, create: bool | None = None, upgrade: bool
         engine.dispose()
         raise
     return ledger
+
+
+def _prepare_sqlite(location: Location, *, create: bool, access: str,
+                    warn: Callable[[str], None]) -> tuple[inspect.SchemaState, str]:
+    """Check the file before any engine touches it; create a missing one only where allowed.
+
+    Returns its schema state and how to open it: "rw", or for a reading command in a
+    directory vb cannot write, "ro" (another process's -wal is there) or "immutable".
+    """
+    path = location.path
+    assert path is not None
+    explicit = location.source != "default"
+    existed = path.exists()
+    if not existed and explicit and access == "read":
+        raise NotFound(f"There is no ledger at {path}; check --db or SQL_URL (a writing command creates it).")
+    if not existed and explicit and not path.parent.is_dir():
+        raise NotFound(f"The directory {path.parent} does not exist; vb creates no directories for a ledger given with --db or SQL_URL.")
+    state = inspect.inspect_sqlite_file(location)
+    inspect.check_revision(state, location)
+    remove_stale_temps(path.parent, f".{path.name}.", ".new")
+    if state.revision is None and not create:
+        raise _needs_upgrade(location)
+    writable = os.access(path.parent, os.W_OK) and (not existed or os.access(path, os.W_OK))
+    if not writable and existed and state.revision is not None:
+        if access != "read":
+            raise DatabaseUnavailable(f"The ledger {path} is read-only; nothing was written.")
+        wal = path.with_name(path.name + "-wal").exists()
+        return state, "ro" if wal or os.access(path.parent, os.W_OK) else "immutable"
+    if state.revision is None:
+        prepare_new_sqlite_file(location, make_dirs=not explicit)
+        if not existed and explicit:
+            warn(f"created a new ledger at {path}.")
+    return state, "rw"
 
 
 def _needs_upgrade(location: Location) -> DatabaseUnavailable:

@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from vbcli.store.columns import ExactDecimal, UTCDateTime
 
-SCHEMA_REVISION = "0002"  # the Alembic head this code writes; newer ledgers are refused
+SCHEMA_REVISION = "0003"  # the Alembic head this code writes; newer ledgers are refused
 APP_MARKER = "vb-ledger"
 
 
@@ -261,4 +261,15 @@ class IdempotencyKey(_Table, table=True):
     command: str = Field(max_length=64)
     request_hash: str = Field(max_length=64)
     result: str = Field(sa_type=Text)
+    created_at: datetime = _ts()
+
+
+class Price(_Table, table=True):
+    """A stored price of a symbol at a time (SPEC §8.4); one per symbol and time."""
+
+    __tablename__ = "prices"
+    symbol: str = Field(primary_key=True, max_length=32)
+    at: datetime = _ts(primary_key=True)
+    price: Decimal = _dec()
+    source: str = Field(default="add", max_length=16)  # add | import
     created_at: datetime = _ts()

@@ -3,6 +3,7 @@ PostgreSQL serialization failures retried."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -16,11 +17,13 @@ from sqlmodel import Session
 
 from vbcli import faults
 from vbcli.config import Location
-from vbcli.errors import VbError
+from vbcli.errors import DatabaseUnavailable, VbError
+from vbcli.store import stamps
 from vbcli.store.dberrors import PG_RETRYABLE, pg_sqlstate
 from vbcli.store.settings import busy_timeout_seconds
 
 T = TypeVar("T")
+ANALYZED_TABLES = ("positions", "orders", "trades", "cash_flows", "dividends", "events")
 committed_writes = 0  # write transactions committed by this process (for the interrupt message)
 
 
@@ -39,7 +42,9 @@ def run_with_retries(work: Callable[[], T], location: Location, attempts: int = 
 
 @contextmanager
 def session_scope(engine: Engine, *, write: bool, events: bool) -> Iterator[Session]:
-    """One transaction. Writers hold the ledger's write lock from the first statement."""
+    """One transaction. Writers hold the ledger's write lock from the first statement; readers
+    on PostgreSQL see one snapshot (REPEATABLE READ READ ONLY), so a check or an export
+    describes one instant however many writers run."""
     with engine.connect() as conn:
         conn.execution_options(vb_write=write)
         with conn.begin() as transaction:
@@ -47,17 +52,23 @@ def session_scope(engine: Engine, *, write: bool, events: bool) -> Iterator[Sess
             session.info["vb_events"] = events
             session.info["vb_dialect"] = engine.dialect.name
             try:
+                if engine.dialect.name == "postgresql" and not write:
+                    conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 if write and engine.dialect.name == "postgresql":
                     set_pg_lock_timeout(conn)
                     # The head row is PostgreSQL's ledger-wide write lock: writers queue here.
                     session.exec(text("SELECT id FROM ledger_head WHERE id = 1 FOR UPDATE"))  # type: ignore[call-overload]
+                started = stamps.begin_write(conn) if write else 0
                 yield session
                 session.flush()
+                if write and not events:
+                    stamps.mark_unaudited(conn, started)
             except VbError as error:
                 # A refusal that keeps its record (order_rejected) commits what it wrote.
                 if error.commit and not session.info.get("vb_dry_run"):
                     session.flush()
                     session.close()
+                    same_file(conn)
                     transaction.commit()
                 else:
                     session.close()
@@ -69,7 +80,34 @@ def session_scope(engine: Engine, *, write: bool, events: bool) -> Iterator[Sess
                 raise
             session.close()
             faults.point("before_commit")
+            if write:
+                same_file(conn)
             _commit(transaction, write)
+    if write and session.info.get("vb_bulk") and engine.dialect.name == "postgresql":
+        analyze(engine)
+
+
+def analyze(engine: Engine) -> None:
+    """Fresh planner statistics after a bulk write (servers without autovacuum keep none)."""
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        for table in ANALYZED_TABLES:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def same_file(conn: Connection) -> None:
+    """Refuse to commit into a ledger file that was deleted or replaced since it was opened:
+    the change would land in a file nobody will open again."""
+    opened = conn.info.get("vb_file")
+    if opened is None:
+        return
+    path, device, inode = opened
+    try:
+        now = os.stat(path)
+    except OSError:
+        now = None
+    if now is None or (now.st_dev, now.st_ino) != (device, inode):
+        raise DatabaseUnavailable(f"The ledger {path} was removed or replaced while vb was writing; nothing was written.")
 
 
 def _rollback(transaction: Any) -> None:

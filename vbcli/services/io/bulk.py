@@ -26,6 +26,7 @@ class TableWriter:
     their fmt() text (what ExactDecimal stores on SQLite, and parses back on PostgreSQL)."""
 
     def __init__(self, session: Session, table: Table) -> None:
+        session.info["vb_bulk"] = True  # PostgreSQL: the store analyses the tables after the commit
         self.table = table
         self.sqlite = session.info.get("vb_dialect", "sqlite") == "sqlite"
         if self.sqlite:

@@ -117,7 +117,8 @@ def write_all(session: Session, sink: Sink) -> None:
 
 
 def _stored_rows(session: Session, table: Table, order_column: str, sink: Sink) -> Iterator[dict[str, Any]]:
-    rows = stream(session, select(table).order_by(ordered(session, table.c[order_column])))
+    ties = [c for c in table.primary_key.columns if c.name != order_column]  # prices: by symbol, then time
+    rows = stream(session, select(table).order_by(ordered(session, table.c[order_column]), *ties))
     for count, row in enumerate(rows, 1):
         yield {column: raw_value(value) for column, value in row._mapping.items()}
         if count % CHUNK == 0:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 CHUNK = 1000
 DECIMALS = frozenset(("qty", "price", "commission", "notional", "realized_pnl", "anchor_before"))
 TIMES = frozenset(("executed_at",))
-_FORMULA_START = frozenset("=+-@\t\r")
+_FORMULA_START = frozenset("=+-@\t\r'")
 
 
 def _decimal(text: str | None) -> str:
@@ -49,10 +49,10 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     text = str(value)
-    if text[:1] in _FORMULA_START:
+    if text[:1] in _FORMULA_START or not text.isprintable():
         from vbcli.render import csv_cell
 
-        return csv_cell(text)  # neutralised against spreadsheet formulas, like every CSV cell
+        return csv_cell(text)  # neutralised and escaped like every CSV cell (render.csv_cell)
     return text
 
 

@@ -8,9 +8,7 @@ fill path of `vb trades add`, one re-derivation per touched position, executeman
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,12 +16,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from vbcli.domain.numbers import parse_decimal, parse_positive
-from vbcli.domain.timeparse import parse_time, utcnow
+from vbcli.domain.timeparse import utcnow
+from vbcli.domain.words import did_you_mean
 from vbcli.errors import BadInputData, Conflict, UsageError, VbError, problem
 from vbcli.services.io.import_writer import FillBatch
-from vbcli.services.io.files import read_source  # noqa: F401  (the CLI reads import files through here)
-from vbcli.services.io.records import records
+from vbcli.services.io.fills import Fill, parse_fill
 from vbcli.services.shared.refs import currency_of, open_position
 from vbcli.store.tables import IdempotencyKey, Position, Trade
 
@@ -37,55 +34,13 @@ def input_format(path: str, chosen: str | None) -> str:
     if chosen:
         fmt_ = chosen.strip().lower()
         if fmt_ not in INPUT_FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(INPUT_FORMATS)}, not {chosen[:20]!r}.")
+            raise UsageError(f"--format must be one of {', '.join(INPUT_FORMATS)}, not {chosen[:20]!r}{did_you_mean(fmt_, INPUT_FORMATS)}.")
         return fmt_
     suffix = Path(path).suffix.lower().lstrip(".")
     return {"json": "json", "ndjson": "ndjson", "jsonl": "ndjson"}.get(suffix, "csv")
 
 
 # ---- trades -----------------------------------------------------------------------------------
-
-@dataclass
-class Fill:
-    line: int
-    ref: str
-    side: str
-    qty: Decimal
-    price: Decimal
-    commission: Decimal | None
-    at: datetime | None
-    key: str | None
-
-
-@functools.lru_cache(maxsize=4096)
-def _positive(text: str, what: str) -> Decimal:
-    return parse_positive(text, what=what)  # errors are raised, never cached
-
-
-@functools.lru_cache(maxsize=4096)
-def _decimal(text: str, what: str) -> Decimal:
-    return parse_decimal(text, what=what)
-
-
-def parse_fill(line: int, row: dict[str, str]) -> Fill | None:
-    """One row as a fill (None for a voided row of an export); raises UsageError with the reason."""
-    if row.get("status", "") not in ("", "executed"):
-        return None
-    ref = row.get("position") or row.get("position_id") or row.get("symbol") or ""
-    if not ref:
-        raise UsageError("no position, position_id or symbol")
-    side = row.get("side", "").lower()
-    if side not in ("buy", "sell"):
-        raise UsageError(f"side must be buy or sell, not {row.get('side', '')[:20]!r}")
-    commission = row.get("commission", "")
-    at = row.get("executed_at", "")
-    key = row.get("key") or None
-    if key is not None and len(key) > 200:
-        raise UsageError("key is longer than 200 characters")
-    return Fill(line, ref, side, _positive(row.get("qty", ""), "qty"), _positive(row.get("price", ""), "price"),
-                _decimal(commission, "commission") if commission else None,
-                parse_time(at, what="executed_at") if at else None, key)
-
 
 def _same(trade: Trade, position_id: str, fill: Fill) -> bool:
     return (trade.position_id == position_id and trade.side == fill.side and trade.qty == fill.qty and trade.price == fill.price
@@ -191,14 +146,16 @@ def _chunks(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[list[tuple[i
         yield chunk
 
 
-def import_trades(session: Session, *, source: str, text: str, format: str, progress: Progress | None = None) -> dict[str, Any]:
-    """Record every fill of the file in this transaction, or none (exit 7 with every problem).
+def import_trades(session: Session, *, source: str, rows: Iterable[tuple[int, dict[str, str]]],
+                  progress: Progress | None = None) -> dict[str, Any]:
+    """Record every fill of `rows` (the reader's rows of schemas.TRADES) in this transaction, or
+    none (exit 7 with every problem).
 
     Rows are checked, applied and inserted CHUNK at a time, so memory stays flat; any problem
     anywhere raises, which rolls back the chunks already inserted.
     """
     run = _Run(session, progress)
-    for chunk in _chunks(records(text, format, source)):
+    for chunk in _chunks(iter(rows)):
         run.chunk(chunk)
     if run.problems:
         run.problems += run.batch.refusals(session)  # the timeline's refusals too, every problem at once

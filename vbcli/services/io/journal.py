@@ -34,7 +34,7 @@ from vbcli.domain.numbers import ZERO, fmt, normalize
 from vbcli.render import JournalWriter
 from vbcli.errors import UsageError
 from vbcli.services.io.source import Filters, Sink, scope, stream
-from vbcli.store.tables import CashFlow, Dividend, Portfolio, Position, Split, Trade
+from vbcli.store.tables import CashFlow, Dividend, Portfolio, Position, Price, Split, Trade
 
 _COMMODITY = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
 GLOBAL_ACCOUNTS = ("Equity:VB:Opening-Balances", "Equity:VB:Transfers", "Equity:VB:Splits")
@@ -208,6 +208,8 @@ def write_journal(session: Session, *, format: str, filters: Filters, sink: Sink
     books = _books(session, filters)
     writer = JournalWriter(format, sink.stream)
     writer.header(books, GLOBAL_ACCOUNTS)
+    _declarations(writer, books)
+    _price_directives(session, writer, books, filters, sink)
     day: date | None = None
     for count, (when, _rank, _id, kind, row) in enumerate(_entries(session, books, filters), 1):
         if day is not None and when.date() != day:
@@ -219,3 +221,42 @@ def write_journal(session: Session, *, format: str, filters: Filters, sink: Sink
             sink.chunk_done()
     if day is not None:
         writer.balances(books, day)
+
+
+# ---- prices and declarations (SPEC §8.4): what `hledger check -s` and `hledger roi` need ------------
+
+
+def _declarations(writer: JournalWriter, books: dict[str, Book]) -> None:
+    """hledger: declare every commodity and account, so that `hledger check -s` (strict) passes."""
+    if writer.beancount or not books:
+        return
+    units = sorted({book.currency for book in books.values()} | {book.unit for book in books.values()})
+    writer.write("\n" + "".join(f"commodity {_unit(writer, unit)}\n" for unit in units))
+    accounts = list(GLOBAL_ACCOUNTS) + [account for book in books.values() for account in book.accounts.values()]
+    writer.write("".join(f"account {account}\n" for account in accounts))
+
+
+def _price_directives(session: Session, writer: JournalWriter, books: dict[str, Book], filters: Filters, sink: Sink) -> None:
+    """Every stored price and fill of the positions' symbols as a `P` (hledger) or `price` (beancount)
+    directive, oldest first; on one date the latest observation comes last, which is the one both tools use."""
+    units = {book.row.symbol: (book.unit, book.currency) for book in books.values()}
+    if not units:
+        return
+    p, t = Price.__table__.c, Trade.__table__.c  # type: ignore[attr-defined]
+    stored = ((r.at, r.symbol, r.price) for r in stream(session, select(p.at, p.symbol, p.price).where(
+        p.symbol.in_(sorted(units))).order_by(p.at, p.symbol)))
+    fills = ((r.executed_at, r.symbol, r.price) for r in stream(session, scope(session, select(
+        t.executed_at, t.symbol, t.price).where(t.status == "executed"), t.position_id, filters).order_by(t.executed_at, t.id)))
+    writer.write("\n")
+    for count, (at, symbol, price) in enumerate(heapq.merge(stored, fills, key=lambda e: e[0]), 1):
+        unit, currency = units[symbol]
+        if writer.beancount:
+            writer.write(f"{at.date().isoformat()} price {unit}  {writer.amount(price, currency)}\n")
+        else:
+            writer.write(f"P {at.date().isoformat()} {_unit(writer, unit)} {writer.amount(price, currency)}\n")
+        if count % 1000 == 0:
+            sink.chunk_done()
+
+
+def _unit(writer: JournalWriter, unit: str) -> str:
+    return writer.amount(Decimal(0), unit).split(" ", 1)[1]

@@ -1,4 +1,5 @@
-"""Reading price files: `symbol,price` for `vb evaluate --all`, `date,price` bars for `vb simulate`.
+"""Price files: `symbol,price` for `vb evaluate --all`, `date,price` bars for `vb simulate`
+(read by services/io/reader.py, columns as schemas.QUOTES and schemas.BARS).
 
 Every problem of a file is collected and reported together as `FILE:LINE: message`
 (exit 7); nothing is evaluated or simulated from a file with a problem in it.
@@ -6,47 +7,29 @@ Every problem of a file is collected and reported together as `FILE:LINE: messag
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from vbcli.domain.numbers import ZERO, parse_decimal
 from vbcli.domain.simulate import Bar
 from vbcli.errors import BadInputData, UsageError, problem
-from vbcli.services.io.files import read_source
+from vbcli.services.io.reader import open_table
+from vbcli.services.io.schemas import BARS, QUOTES, number
 from vbcli.services.shared.refs import normalize_symbol
 
 MAX_SHOWN_PROBLEMS = 50
 
 
-def _rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of each non-blank CSV row, the header included."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    try:
-        for cells in reader:
-            if cells and any(cell.strip() for cell in cells):
-                yield reader.line_num, [cell.strip() for cell in cells]
-    except csv.Error as error:  # a NUL byte, an unterminated quote, a giant field
-        where = problem(source, reader.line_num, f"not readable as CSV: {error}")
-        raise BadInputData(f"{source} is not a readable CSV file.", details=[where]) from None
+@dataclass(frozen=True)
+class Quotes:
+    """The prices of a `symbol,price` file, the line each symbol is on, and the columns nobody read."""
 
-
-def _header(rows: Iterator[tuple[int, list[str]]], source: str, what: str) -> tuple[int, dict[str, int]]:
-    first = next(rows, None)
-    if first is None:
-        raise BadInputData(f"{source} is empty; it needs a header row and {what}.",
-                           details=[problem(source, 1, f"empty file: expected a header row and {what}")])
-    line, cells = first
-    columns: dict[str, int] = {}
-    for index, name in enumerate(cells):
-        columns.setdefault(name.lower(), index)
-    return line, columns
-
-
-def _cell(cells: list[str], index: int) -> str:
-    return cells[index] if index < len(cells) else ""
+    source: str
+    prices: dict[str, Decimal]
+    lines: dict[str, int]
+    unused: tuple[str, ...] = ()
 
 
 def _number(text: str, what: str) -> tuple[Decimal | None, str | None]:
@@ -54,7 +37,7 @@ def _number(text: str, what: str) -> tuple[Decimal | None, str | None]:
     if not text:
         return None, f"{what} is missing"
     try:
-        value = parse_decimal(text, what=what, allow_negative=True)
+        value = number(text, what=what, allow_negative=True)
     except UsageError as error:
         return None, error.message.rstrip(".")
     if value <= 0:
@@ -72,19 +55,17 @@ def _raise_problems(problems: list[str], source: str) -> None:
     raise BadInputData(f"{source} has {count} problem{'s' if count != 1 else ''}; nothing was done.", details=shown)
 
 
-def parse_symbol_prices(text: str, source: str) -> dict[str, Decimal]:
-    """`symbol,price` rows (extra columns ignored) → symbol → price."""
-    rows = _rows(text, source)
-    line, columns = _header(rows, source, "symbol,price rows")
-    missing = [name for name in ("symbol", "price") if name not in columns]
-    if missing:
-        raise BadInputData(f"{source} lacks the {' and '.join(missing)} column.",
-                           details=[problem(source, line, f"missing column {name!r}; the header needs symbol,price") for name in missing])
+def parse_symbol_prices(rows: Iterable[tuple[int, dict[str, str]]], source: str) -> dict[str, Decimal]:
+    """The reader's rows of schemas.QUOTES → symbol → price."""
+    return _quotes(rows, source)[0]
+
+
+def _quotes(rows: Iterable[tuple[int, dict[str, str]]], source: str) -> tuple[dict[str, Decimal], dict[str, int]]:
     prices: dict[str, Decimal] = {}
     first_line: dict[str, int] = {}
     problems: list[str] = []
-    for line, cells in rows:
-        symbol_text, price_text = _cell(cells, columns["symbol"]), _cell(cells, columns["price"])
+    for line, row in rows:
+        symbol_text, price_text = row["symbol"], row["price"]
         try:
             symbol = normalize_symbol(symbol_text) if symbol_text else None
         except UsageError:
@@ -103,32 +84,27 @@ def parse_symbol_prices(text: str, source: str) -> dict[str, Decimal]:
         if symbol is not None:
             first_line.setdefault(symbol, line)
     _raise_problems(problems, source)
-    return prices
+    return prices, first_line
 
 
-def read_symbol_prices(path: str) -> dict[str, Decimal]:
-    """The `symbol,price` CSV at `path` (`-` = stdin)."""
-    source, text = read_source(path, encoding="utf-8-sig")
-    return parse_symbol_prices(text, source)
+def read_symbol_prices(path: str, mapping: Mapping[str, str] | None = None) -> Quotes:
+    """The `symbol,price` file at `path` (`-` = stdin), read by the one reader."""
+    with open_table(path, QUOTES, mapping=mapping) as table:
+        prices, lines = _quotes(table.rows(), table.source)
+        return Quotes(table.source, prices, lines, tuple(table.unused))
 
 
-def parse_bars(text: str, source: str) -> list[Bar]:
-    """`date,price` (or `date,close`) rows oldest first, with optional `dividend` and `split` (NEW:OLD) columns."""
-    rows = _rows(text, source)
-    line, columns = _header(rows, source, "date,price rows")
-    price_column = "price" if "price" in columns else "close"
-    missing = [name for name in ("date", price_column) if name not in columns]
-    if missing:
-        raise BadInputData(f"{source} lacks the {' and '.join(missing)} column.",
-                           details=[problem(source, line, f"missing column {name!r}; the header needs date,price (or date,close)") for name in missing])
+def parse_bars(rows: Iterable[tuple[int, dict[str, str]]], source: str) -> list[Bar]:
+    """The reader's rows of schemas.BARS (date and price or close, optional dividend and split NEW:OLD), oldest first."""
+    line = 1
     bars: list[Bar] = []
     problems: list[str] = []
     last: tuple[date, int] | None = None
-    for line, cells in rows:
-        day, trouble = _date(_cell(cells, columns["date"]))
-        price, price_trouble = _number(_cell(cells, columns[price_column]), price_column)
-        dividend, dividend_trouble = _dividend(_cell(cells, columns["dividend"]) if "dividend" in columns else "")
-        split, split_trouble = _split(_cell(cells, columns["split"]) if "split" in columns else "")
+    for line, row in rows:
+        day, trouble = _date(row["date"])
+        price, price_trouble = _number(row["price"], "price")
+        dividend, dividend_trouble = _dividend(row["dividend"])
+        split, split_trouble = _split(row["split"])
         problems.extend(problem(source, line, t) for t in (trouble, price_trouble, dividend_trouble, split_trouble) if t)
         if day is not None and last is not None and day <= last[0]:
             order = "repeats" if day == last[0] else "comes before"
@@ -143,10 +119,10 @@ def parse_bars(text: str, source: str) -> list[Bar]:
     return bars
 
 
-def read_bars(path: str) -> list[Bar]:
-    """The `date,price` CSV at `path` (`-` = stdin)."""
-    source, text = read_source(path, encoding="utf-8-sig")
-    return parse_bars(text, source)
+def read_bars(path: str, mapping: Mapping[str, str] | None = None) -> list[Bar]:
+    """The `date,price` file at `path` (`-` = stdin), read by the one reader."""
+    with open_table(path, BARS, mapping=mapping) as table:
+        return parse_bars(table.rows(), table.source)
 
 
 def _date(text: str) -> tuple[date | None, str | None]:
@@ -164,7 +140,7 @@ def _dividend(text: str) -> tuple[Decimal | None, str | None]:
     if not text:
         return ZERO, None
     try:
-        value = parse_decimal(text, what="dividend")
+        value = number(text, what="dividend")
     except UsageError as error:
         return None, error.message.rstrip(".")
     return value, None

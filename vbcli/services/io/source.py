@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from vbcli import faults
 from vbcli.services.shared import refs
-from vbcli.store.tables import AnchorReset, CashFlow, Dividend, Event, IdempotencyKey, Order, Portfolio, Position, Split, Trade
+from vbcli.store.tables import AnchorReset, CashFlow, Dividend, Event, IdempotencyKey, Order, Portfolio, Position, Price, Split, Trade
 
 CHUNK = 1000
 EXPORT_VERSION = 1
@@ -24,7 +24,7 @@ ALL_TABLES: tuple[tuple[str, Any, str], ...] = (
     ("portfolios", Portfolio, "id"), ("positions", Position, "id"), ("orders", Order, "id"), ("trades", Trade, "id"),
     ("cash_flows", CashFlow, "id"), ("dividends", Dividend, "id"), ("splits", Split, "id"), ("anchor_resets", AnchorReset, "id"),
     ("events", Event, "seq"),
-    ("idempotency_keys", IdempotencyKey, "key"),
+    ("idempotency_keys", IdempotencyKey, "key"), ("prices", Price, "symbol"),
 )
 
 

@@ -6,6 +6,7 @@ order and the daily cap, so a proposed order is placed without a second check.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +15,11 @@ from sqlmodel import Session, select
 from vbcli.domain.numbers import fmt
 from vbcli.domain.rule import ANCHOR_RESET, BUY, SELL, Evaluation, evaluate
 from vbcli.domain.timeparse import utcnow
+from vbcli.errors import UsageError
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger.orders import create_order, order_context
+from vbcli.services.ledger.prices import Quote, price_at, prices_at, quote_fields
 from vbcli.services.ledger.positions import set_anchor
 from vbcli.services.ledger.trades import execute
 from vbcli.services.shared import views
@@ -30,14 +33,16 @@ SPEC_KEYS = (
 )  # fmt: skip
 EXTRA_KEYS = ("symbol", "portfolio", "side", "trigger_up", "trigger_down", "capped_qty", "trimmed_qty")
 NO_PRICE = "no price"
+STALE_PRICE = "stale price"
+DEFAULT_MAX_AGE = timedelta(days=4)
 
 
-def _view(position: Position, portfolio: str, ev: Evaluation | None) -> dict[str, Any]:
+def _view(position: Position, portfolio: str, ev: Evaluation | None, reason: str = NO_PRICE) -> dict[str, Any]:
     working = ev.to_dict() if ev is not None else {}
     view = {key: working.get(key) for key in (*SPEC_KEYS, *EXTRA_KEYS)}
     view.update(position_id=position.id, symbol=position.symbol, portfolio=portfolio)
     if ev is None:
-        view.update(action="HOLD", reason=NO_PRICE, anchor=position.anchor)
+        view.update(action="HOLD", reason=reason, anchor=position.anchor)
     return view
 
 
@@ -51,14 +56,41 @@ def _decide(session: Session, position: Position, price: Decimal) -> dict[str, A
     return _view(position, _portfolio_name(session, position), ev)
 
 
-def evaluate_one(session: Session, *, ref: str, price: Decimal) -> dict[str, Any]:
-    """What the rule proposes for one open position at `price` (writes nothing)."""
-    return _decide(session, refs.open_position(session, ref), price)
+def _stored_quote(session: Session, position: Position) -> Quote:
+    quote = price_at(session, position.symbol)
+    if quote is None:
+        raise UsageError(f"No price of {position.symbol} is stored; give --price, or store one with `vb prices add {position.symbol} PRICE`.")
+    return quote
 
 
-def place_one(session: Session, *, ref: str, price: Decimal, fill: bool = False, key: str | None = None) -> dict[str, Any]:
+def _stale(position: Position, portfolio: str, quote: Quote, max_age: timedelta) -> dict[str, Any] | None:
+    """HOLD "stale price" when the stored price is older than `max_age`, else None."""
+    if quote.at >= utcnow() - max_age:
+        return None
+    return {**_view(position, portfolio, None, STALE_PRICE), "price": quote.price, **quote_fields(quote)}
+
+
+def evaluate_one(session: Session, *, ref: str, price: Decimal | None = None, max_age: timedelta = DEFAULT_MAX_AGE) -> dict[str, Any]:
+    """What the rule proposes for one open position at `price`, else at its stored price (writes nothing)."""
+    position = refs.open_position(session, ref)
+    if price is not None:
+        return _decide(session, position, price)
+    quote = _stored_quote(session, position)
+    stale = _stale(position, _portfolio_name(session, position), quote, max_age)
+    return stale or {**_decide(session, position, quote.price), **quote_fields(quote)}
+
+
+def place_one(session: Session, *, ref: str, price: Decimal | None = None, fill: bool = False, key: str | None = None,
+              max_age: timedelta = DEFAULT_MAX_AGE) -> dict[str, Any]:
     """Evaluate, then act on it: place (and fill) the order, or reset the anchor; log the evaluation."""
-    return _act(session, refs.open_position(session, ref), price, fill=fill, key=key)
+    position = refs.open_position(session, ref)
+    if price is not None:
+        return _act(session, position, price, fill=fill, key=key)
+    quote = _stored_quote(session, position)
+    stale = _stale(position, _portfolio_name(session, position), quote, max_age)
+    if stale is not None:
+        return {**stale, "order": None, **({"trade": None} if fill else {})}
+    return {**_act(session, position, quote.price, fill=fill, key=key), **quote_fields(quote)}
 
 
 def _act(session: Session, position: Position, price: Decimal, *, fill: bool, key: str | None) -> dict[str, Any]:
@@ -97,23 +129,35 @@ def _open_positions(session: Session) -> list[Position]:
     return list(session.exec(query).all())
 
 
-def evaluate_all(session: Session, *, prices: dict[str, Decimal], place: bool = False, fill: bool = False) -> list[dict[str, Any]]:
+def open_symbols(session: Session) -> set[str]:
+    """The symbols of every open position (for the price file's symbols that match none)."""
+    return {position.symbol for position in _open_positions(session)}
+
+
+def evaluate_all(session: Session, *, prices: dict[str, Decimal] | None = None, place: bool = False, fill: bool = False,
+                 max_age: timedelta = DEFAULT_MAX_AGE) -> list[dict[str, Any]]:
     """Every open position whose symbol has a price; the others are listed as HOLD "no price".
 
-    With `place`, every proposal is placed (and filled) in the caller's one transaction.
+    Without `prices`, each symbol's latest stored price or fill is used, and one older than
+    `max_age` is HOLD "stale price". With `place`, every proposal is placed (and filled) in the
+    caller's one transaction.
     """
+    positions = _open_positions(session)
+    quotes = prices_at(session, (p.symbol for p in positions)) if prices is None else {}
     results = []
-    for position in _open_positions(session):
-        price = prices.get(position.symbol)
-        if price is None:
-            row = _view(position, _portfolio_name(session, position), None)
+    for position in positions:
+        quote = quotes.get(position.symbol)
+        price = prices.get(position.symbol) if prices is not None else (quote.price if quote else None)
+        stale = _stale(position, _portfolio_name(session, position), quote, max_age) if quote is not None else None
+        if price is None or stale is not None:
+            row = stale or _view(position, _portfolio_name(session, position), None)
             if place:
                 row["order"] = None
             if fill:
                 row["trade"] = None
-            results.append(row)
         elif place:
-            results.append(_act(session, position, price, fill=fill, key=None))
+            row = _act(session, position, price, fill=fill, key=None)
         else:
-            results.append(_decide(session, position, price))
+            row = _decide(session, position, price)
+        results.append({**row, **quote_fields(quote)} if prices is None else row)
     return results

@@ -7,9 +7,30 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from vbcli.domain.words import did_you_mean
+from vbcli.errors import UsageError
 from vbcli.services.shared import refs
 from vbcli.services.shared.views import event_view
 from vbcli.store.tables import Event
+
+# Every type vb writes (SPEC §2 and §8); a ledger may also hold types of a newer vb.
+EVENT_TYPES = (
+    "portfolio_created", "portfolio_updated", "portfolio_removed", "position_created", "position_updated",
+    "position_closed", "position_rederived", "cash_deposited", "cash_withdrawn", "order_placed", "order_rejected",
+    "order_cancelled", "order_filled", "anchor_updated", "trade_voided", "dividend_announced", "ex_dividend_applied",
+    "anchor_adjusted_for_dividend", "dividend_paid", "split_applied", "evaluation", "price_recorded",
+)
+
+
+def check_type(session: Session, type: str) -> str:
+    """An event type vb writes or the ledger holds; anything else is exit 2 naming the nearest."""
+    if type in EVENT_TYPES:
+        return type
+    held = set(session.exec(select(Event.type).distinct()).all())
+    if type in held:
+        return type
+    valid = sorted(set(EVENT_TYPES) | held)
+    raise UsageError(f"--type {type[:40]!r} is not an event type vb writes or this ledger holds{did_you_mean(type, valid)}.")
 
 
 def list_events(
@@ -26,7 +47,7 @@ def list_events(
     if ref:
         query = query.where(Event.position_id == refs.position(session, ref).id)
     if type:
-        query = query.where(Event.type == type)
+        query = query.where(Event.type == check_type(session, type))
     if since:
         query = query.where(Event.ts >= since)
     if until:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -23,12 +23,16 @@ from vbcli.store.tables import Order, Position
 
 
 def orders_placed_today(session: Session, position_id: str, now: datetime | None = None) -> int:
-    """Orders placed on the position since 00:00 UTC today, cancelled ones not counted."""
+    """Orders placed on the position today (UTC, by record time), cancelled ones not counted.
+
+    Bounded on both sides: an order stamped tomorrow by a clock that ran ahead is not today's.
+    """
     start = datetime.combine((now or utcnow()).date(), time(), timezone.utc)
     return session.exec(
         select(func.count()).select_from(Order).where(
             Order.position_id == position_id,
             Order.created_at >= start,
+            Order.created_at < start + timedelta(days=1),
             Order.status != "cancelled",
             Order.source.in_(("place", "evaluate")),  # type: ignore[attr-defined]
         )

@@ -20,6 +20,7 @@ from vbcli.services.ledger import timeline
 from vbcli.services.ledger.fills import FUTURE_SLACK
 from vbcli.store.history import opened_at
 from vbcli.services.ledger.portfolios import get_for_write
+from vbcli.services.ledger.prices import Quote, price_at, prices_at, quote_fields
 from vbcli.services.shared.views import guardrails_of, policy_of, position_view
 from vbcli.store.tables import AnchorReset, CashFlow, Order, Portfolio, Position
 
@@ -93,15 +94,28 @@ def list_all(session: Session, *, portfolio: str | None = None, status: str | No
     if symbol:
         query = query.where(Position.symbol == refs.normalize_symbol(symbol))
     rows = session.exec(query.order_by(Portfolio.name, Position.symbol, Position.id)).all()
-    return [position_view(row, name) for row, name in rows]
+    quotes = prices_at(session, (row.symbol for row, _ in rows))
+    return [{**position_view(row, name), **_valued(row, quotes.get(row.symbol))} for row, name in rows]
 
 
 def show(session: Session, *, ref: str, price: Decimal | None = None) -> dict[str, Any]:
+    """A position; valued at `price`, else at its symbol's latest stored price or fill (`price_at`), if any."""
     row = refs.position(session, ref)
     view = position_view(row, _portfolio_name(session, row))
     if price is not None:
         view.update(valuation(row, price))
+    elif (quote := price_at(session, row.symbol)) is not None:
+        view.update(valuation(row, quote.price), **quote_fields(quote))
     return view
+
+
+VALUED_FIELDS = ("price", "price_at", "price_source", "stock_value", "total_value", "stock_alloc", "unrealized_pnl")
+
+
+def _valued(row: Position, quote: Quote | None) -> dict[str, Any]:
+    """The SPEC §7 valuation fields at a stored price (all null without one) and where it came from."""
+    figures = valuation(row, quote.price) if quote is not None else {}
+    return {**{name: figures.get(name) for name in VALUED_FIELDS}, **quote_fields(quote)}
 
 
 def valuation(row: Position, price: Decimal) -> dict[str, Any]:

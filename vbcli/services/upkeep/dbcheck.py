@@ -22,9 +22,10 @@ from vbcli.domain.rederive import POSITION_FIELDS, diff_figures, position_figure
 from vbcli.domain.timeline import Replay
 from vbcli.services.ledger.timeline import replay_position
 from vbcli.services.shared.audit import event_hash
-from vbcli.services.io.source import ordered, stream
+from vbcli.services.io.source import stream
 from vbcli.store.history import History
 from vbcli.store.tables import CashFlow, Event, LedgerHead, Order, Position, Trade
+from vbcli.services.upkeep.eventcheck import event_problems
 
 
 @dataclass(frozen=True)
@@ -143,25 +144,13 @@ def _orders(session: Session) -> Iterable[Problem]:
         yield from order_problems(order_id, rows[0].qty, rows[0].filled_qty, traded)
 
 
-def _unrecorded_fills(session: Session) -> Iterable[Problem]:
-    """Trades without an order_filled event: a merge of two id-sorted streams (events.trade_id has no index)."""
-    t, e = Trade.__table__.c, Event.__table__.c  # type: ignore[attr-defined]
-    recorded = stream(session, select(e.trade_id).where(e.type == "order_filled", e.trade_id.is_not(None)).order_by(ordered(session, e.trade_id)))
-    current = next(recorded, None)
-    for row in stream(session, select(t.id).order_by(ordered(session, t.id))):
-        while current is not None and current.trade_id < row.id:
-            current = next(recorded, None)
-        if current is None or current.trade_id != row.id:
-            yield Problem(f"trade {row.id}", "has no order_filled event in the audit trail")
-
-
 def check(session: Session) -> dict[str, Any]:
     """Every problem of the ledger, and what was checked."""
     problems = _integrity(session)
     found, positions, fills = _positions(session)
     problems += found
     problems += list(_orders(session))
-    problems += list(_unrecorded_fills(session))
+    problems += event_problems(session)  # events against rows: services/upkeep/eventcheck.py
     head = session.get(LedgerHead, 1)
     events = stream(session, select(Event.__table__).order_by(Event.seq))  # type: ignore[arg-type, attr-defined]
     problems += chain_problems(events, head.event_count if head else None, head.last_hash if head else None)
