@@ -46,6 +46,7 @@ def test_evaluate_all_place_csv_cells_hold_order_ids(vb, tmp_path) -> None:
 
 
 def test_a_journal_of_orders_is_refused(vb) -> None:
+    ok(vb("positions", "add", "AAPL", "--qty", "1", "--cash", "100", "--anchor", "100"))  # a ledger to read
     for kind in ("orders", "events", "positions"):
         refused(vb("export", kind, "--format", "ledger"), 2, contains="journal holds trades")
         refused(vb("export", kind, "--format", "beancount"), 2, contains="journal holds trades")
