@@ -24,9 +24,9 @@ def test_data_persists_across_processes_in_the_default_ledger(tmp_path):
     assert vb("db", "path").stdout.strip() == str(ledger)
 
     assert vb("trades", "add", "AAPL", "sell", "10", "--price", "160", "--commission", "1").exit_code == 0
-    # A third process sees both: 90 shares; cash 10 000 + 1 600 − 1 = 11 599.
+    # A third process sees both: 90 shares; cash 10 000 + 1 600 − 1 = 11 599.00 (cash moves in cents, SPEC §3 rev 2).
     shown = json.loads(vb("positions", "show", "AAPL", "--json").stdout)
-    assert (shown["qty"], shown["cash"], shown["anchor"]) == ("90", "11599", "160")
+    assert (shown["qty"], shown["cash"], shown["anchor"]) == ("90", "11599.00", "160")
     assert len(json.loads(vb("events", "list", "--json").stdout)) == 4  # created, placed, filled, anchor
     info = json.loads(vb("db", "info", "--json").stdout)
     assert (info["source"], info["engine"], info["trades"]) == ("default", "sqlite", 1)

@@ -51,8 +51,8 @@ def test_import_csv_twice_equals_once(opened, tmp_path):
     aapl = after_once[0]
     # 100 + 10 − 4 = 106 shares; cash 10000 − 1455 − 1 + 641 − 0.06 (default 0.01% of 641, to the cent) = 9184.94.
     assert (aapl["qty"], aapl["cash"], aapl["anchor"], aapl["total_commission"]) == ("106", "9184.94", "160.25", "1.06")
-    # MSFT: 5000 − 780 − 0.5 = 4219.5.
-    assert position(vb, "MSFT")["cash"] == "4219.5"
+    # MSFT: 5000 − 780 − 0.5 = 4219.50 (cash in cents).
+    assert position(vb, "MSFT")["cash"] == "4219.50"
     trades = json.loads(vb("export", "trades", "--format", "json").stdout)
     assert [t["key"] for t in trades][:2] == ["f1", "f2"] and trades[0]["executed_at"] == "2026-01-05T15:00:00Z"
     assert vb("db", "check").exit_code == 0
