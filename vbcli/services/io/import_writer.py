@@ -13,7 +13,7 @@ import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from sqlmodel import Session
 
@@ -24,6 +24,7 @@ from vbcli.domain.numbers import fmt, round_avg_cost
 from vbcli.errors import VbError
 from vbcli.domain.jsonvalue import json_value
 from vbcli.services.io.bulk import EventChain, TableWriter
+from vbcli.services.io.fills import Fill
 from vbcli.services.ledger import timeline
 from vbcli.services.ledger.fills import NewFill, check_time, new_fill, trade_row
 from vbcli.services.shared.audit import dumps
@@ -32,18 +33,6 @@ from vbcli.services.shared.views import trade_view
 from vbcli.store.tables import Event, IdempotencyKey, Order, Position, Trade
 
 CHUNK = 5000  # rows inserted per executemany
-
-
-class Fill(Protocol):
-    """A parsed row of the file (importing.Fill)."""
-
-    line: int
-    side: str
-    qty: Decimal
-    price: Decimal
-    commission: Decimal | None
-    at: datetime | None
-    key: str | None
 
 
 class FillBatch:
