@@ -41,9 +41,9 @@ def state(run) -> tuple[str, str, int, int]:  # type: ignore[no-untyped-def]
     return shown["qty"], shown["cash"], len(trades), len(fills)
 
 
-# Hand calculation: 100 shares, cash 10000; buy 2 at 150 with commission 1 → qty 102, cash 9699.
+# Hand calculation: 100 shares, cash 10000; buy 2 at 150 with commission 1 → qty 102, cash 9699.00 (cents, SPEC §3).
 BEFORE = ("100", "10000", 0, 0)
-AFTER = ("102", "9699", 1, 1)
+AFTER = ("102", "9699.00", 1, 1)
 
 
 @pytest.mark.parametrize(

@@ -56,8 +56,22 @@ def silent_server() -> Iterator[int]:
 
 
 def run_vb(url: str, tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
-    run = make_process_runner(url, tmp_path)
-    return run(*args, env={"VB_CONNECT_TIMEOUT": "2"}, timeout=60)
+    """Run vb on `url` given as SQL_URL, the way a URL with a password should be given (SPEC §8.0)."""
+    run = make_process_runner(None, tmp_path)
+    return run(*args, env={"VB_CONNECT_TIMEOUT": "2", "SQL_URL": url}, timeout=60)
+
+
+def test_a_password_typed_in_db_warns_before_anything_else(tmp_path: Path) -> None:
+    port = closed_port()
+    run = make_process_runner(f"postgresql://vbuser:{PASSWORD}@127.0.0.1:{port}/test", tmp_path)
+    result = run("portfolios", "list", env={"VB_CONNECT_TIMEOUT": "2"}, timeout=60)
+    assert result.exit_code == 6
+    assert result.stderr.splitlines() == [
+        "vb: warning: a password typed in --db is visible to every local user in the process list; put the URL "
+        "in the SQL_URL environment variable, or the password in a PGPASSFILE (~/.pgpass), instead.",
+        f"vb: Cannot reach the PostgreSQL server at 127.0.0.1:{port} (Connection refused); check that it runs and the URL.",
+    ]
+    assert_never_shows_password(result)
 
 
 def assert_never_shows_password(result) -> None:  # type: ignore[no-untyped-def]

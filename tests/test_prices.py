@@ -49,7 +49,7 @@ def test_import_csv_stdin_and_one_symbol_files(vb, tmp_path):
     assert plain == "symbol,time,price,source,created_at\n"
 
 
-def test_a_bad_file_is_reported_by_line_and_nothing_is_written(vb, tmp_path):
+def test_a_bad_file_is_reported_by_line_and_nothing_is_written(vb, ledger, tmp_path):  # an existing ledger: no creation notice
     bad = tmp_path / "bad.csv"
     bad.write_text("symbol,date,price\nAAPL,2026-11-26,150\nAAPL,2026-13-01,1\n,2026-11-26,5\nMSFT,2026-11-26,abc\nMSFT,2026-11-27,0\n")
     done = vb("prices", "import", str(bad))

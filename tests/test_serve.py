@@ -112,8 +112,8 @@ def test_orders_place_fill_cancel(api: Api) -> None:
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     again = api.post(f"/v1/orders/{order['id']}/cancel")
     assert again.status_code == 409 and again.json()["error"] == "conflict" and again.json()["exit_code"] == 4
-    # cash 10000 − 4 × 148 − 1 = 9407
-    assert api.get("/v1/positions/AAPL").json()["cash"] == "9407"
+    # cash 10000 − 4 × 148 − 1 = 9407.00 (cash moves in cents)
+    assert api.get("/v1/positions/AAPL").json()["cash"] == "9407.00"
     assert api.get("/v1/events", params={"limit": 50}).json() == api.vb_json("events", "list", "--limit", "50")
     assert api.get("/v1/events", params={"type": "order_cancelled"}).json() == api.vb_json("events", "list", "--type", "order_cancelled")
 
@@ -223,7 +223,7 @@ def test_dashboard_summary_values_and_page(api: Api) -> None:
     # 95 × 160 = 15200 stock; cash 10000 + 5 × 160 − 0 = 10800; value 26000
     assert row["position"]["total_value"] == "26000"
     points = api.get(f"/v1/positions/{made['id']}/values").json()["points"]
-    assert [(p["qty"], p["cash"], p["value"]) for p in points] == [("95", "10800", "26000")]
+    assert [(p["qty"], p["cash"], p["value"]) for p in points] == [("95", "10800.00", "26000")]
     page = api.client.get(f"/?token={TOKEN}")
     assert page.status_code == 200 and "<script>" in page.text
     policy = page.headers["content-security-policy"]

@@ -112,7 +112,7 @@ def test_http_and_cli_writers_at_once_lose_nothing(served: Server, db_url: str, 
         assert codes == ([201] * 12, [0] * 4)
         # 16 buys of 1 at 100, no commission: 16 shares, 100000 − 1600 = 98400 cash
         position = client.get("/v1/positions/ACME").json()
-        assert (position["qty"], position["cash"]) == ("16", "98400")
+        assert (position["qty"], position["cash"]) == ("16", "98400.00")
         assert len(client.get("/v1/trades").json()) == 16
     check = vb("db", "check")
     assert check.exit_code == 0, check.stdout + check.stderr

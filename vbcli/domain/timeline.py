@@ -265,7 +265,7 @@ def _dividend_ex(state: PositionState, fact: DividendEx) -> DividendOutcome | No
     amounts = dividend_amounts(state.qty, fact.per_share, fact.withholding, state.currency)
     before = state.anchor
     state.anchor = normalize(before - fact.per_share)
-    state.receivable += amounts.net
+    state.receivable = normalize(state.receivable + amounts.net)
     state.pending[fact.dividend_id] = amounts.net
     return DividendOutcome(fact.dividend_id, state.qty, normalize(amounts.gross), amounts.tax, normalize(amounts.net), before, state.anchor)
 
@@ -277,7 +277,7 @@ def _dividend_pay(state: PositionState, fact: DividendPay) -> None:
         raise DividendNotEx(f"Dividend {fact.dividend_id} is paid at {iso(fact.at)}, before its ex-date.", at=fact.at, fact=fact)
     net = state.pending.pop(fact.dividend_id)
     state.paid.add(fact.dividend_id)
-    state.receivable -= net
+    state.receivable = normalize(state.receivable - net)
     state.cash += net
     state.total_dividends += net
 
