@@ -25,8 +25,17 @@ fill = st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 20).map(D), mo
 cash = st.tuples(st.sampled_from(["deposit", "withdraw"]), st.decimals(D(1), D(1000), places=2), moment)
 dividend = st.tuples(st.just("dividend"), st.decimals(D("0.01"), D("2"), places=2), st.integers(2, 80), st.integers(0, 10))
 split = st.tuples(st.just("split"), st.integers(2, 80))
-facts = st.lists(st.one_of(fill, fill, cash, dividend), min_size=1, max_size=7).filter(
-    lambda items: len({i[2] for i in items if i[0] == "dividend"}) == sum(i[0] == "dividend" for i in items)).flatmap(
+
+
+def _distinct_times(items: list[tuple]) -> bool:
+    """Facts at the same time replay in record order (SPEC §8.1), so only distinct times make the
+    insertion order irrelevant: one dividend per ex-date, one fill or cash move per moment."""
+    ex_dates = [i[2] for i in items if i[0] == "dividend"]
+    moments = [i[-1] for i in items if i[0] != "dividend"]
+    return len(set(ex_dates)) == len(ex_dates) and len(set(moments)) == len(moments)
+
+
+facts = st.lists(st.one_of(fill, fill, cash, dividend), min_size=1, max_size=7).filter(_distinct_times).flatmap(
     lambda items: st.tuples(st.just(items), st.lists(split, max_size=1)))
 
 
