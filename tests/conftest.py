@@ -20,7 +20,7 @@ import pytest
 
 PG_BASE = os.environ.get("VB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 VB_EXE = shutil.which("vb", path=str(Path(sys.executable).parent)) or shutil.which("vb")
-CLEAN_ENV = ("SQL_URL", "VB_FORMAT", "APP_PERSISTENCE", "APP_EVENTS", "APP_AUTO_CREATE", "VB_DEBUG", "VB_FAULT", "VB_BUSY_TIMEOUT")
+CLEAN_ENV = ("SQL_URL", "VB_FORMAT", "APP_PERSISTENCE", "APP_EVENTS", "APP_AUTO_CREATE", "VB_DEBUG", "VB_FAULT", "VB_BUSY_TIMEOUT", "VB_SERVER")
 
 
 @functools.cache
@@ -61,6 +61,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VB_FAULT_ARM", "tests-only")  # arms vbcli/faults.py's hooks for the suite only
+    monkeypatch.setenv("VB_SERVER_SOCKET", str(tmp_path / "no-server.sock"))  # a developer's command server stays out
 
 
 @pytest.fixture

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from typing import Any
+
+import pytest
+
+NOBODY = 65534
 
 
 def ok(result: Any) -> Any:
@@ -39,3 +46,16 @@ def snapshot(vb: Any) -> Any:
     info = js(vb("db", "info", "--json"))
     counts = {k: info[k] for k in ("portfolios", "positions", "orders", "trades", "events", "dividends")}
     return counts, js(vb("positions", "list", "--status", "all", "--json")), js(vb("orders", "list", "--json"))
+
+
+def unprivileged_prefix() -> tuple[str, ...]:
+    """A command prefix that runs as nobody (root ignores file modes and socket owners); skips where impossible."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root and setpriv is missing: cannot run as another user")
+    prefix = (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--")
+    if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
+        pytest.skip("running as root and cannot drop privileges with setpriv")
+    return prefix

@@ -494,9 +494,9 @@ def test_plain_and_csv_neutralise_text_but_not_numbers(vb):
 
 def test_a_record_prints_in_every_format(vb, aapl):
     plain = ok(vb("portfolios", "show", "default")).stdout.splitlines()
-    assert plain[0] == "id\tname\tcurrency\tdescription\tcreated_at\tupdated_at\tpositions"
-    assert plain[1].split("\t")[1:4] == ["default", "USD", ""] and plain[1].endswith("\t1")
-    assert ok(vb("portfolios", "show", "default", "--format", "csv")).stdout.splitlines()[1].split(",")[-1] == "1"
+    assert plain[0] == "id\tname\tcurrency\tdescription\tcreated_at\tupdated_at\tpositions\tcost_basis"
+    assert plain[1].split("\t")[1:4] == ["default", "USD", ""] and plain[1].endswith("\t1\taverage")
+    assert ok(vb("portfolios", "show", "default", "--format", "csv")).stdout.splitlines()[1].split(",")[-2:] == ["1", "average"]
     one = json.loads(ok(vb("portfolios", "show", "default", "--format", "ndjson")).stdout)
     assert one["positions"] == 1
     table = ok(vb("positions", "show", "AAPL", "--format", "table", env={"COLUMNS": "250"})).stdout

@@ -171,7 +171,7 @@ def test_hostile_arguments(path: tuple[str, ...], seeded: tuple[Path, dict[str, 
     if path in BASELINES:
         strategy = st.one_of(strategy, mutated(path, seeded[1]), mutated(path, seeded[1]))
 
-    @settings(max_examples=30 if path in BASELINES else 12, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=20 if path in BASELINES else 8, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(argv=strategy)
     def check(argv: list[str]) -> None:

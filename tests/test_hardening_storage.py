@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CLEAN_ENV, VB_EXE, make_cli_runner
+from helpers import NOBODY, unprivileged_prefix
 
 BUY = ("trades", "add", "AAPL", "buy", "1", "--price", "150", "--commission", "1")
 
@@ -91,19 +92,6 @@ def test_full_disk_when_creating_a_ledger_leaves_nothing_in_the_way(tmp_path: Pa
 
 # ---- a read-only ledger (file modes bind only unprivileged users) -----------------------------------
 
-NOBODY = 65534
-
-
-def unprivileged_prefix() -> tuple[str, ...]:
-    if os.geteuid() != 0:
-        return ()
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root and setpriv is missing: root ignores file modes, so no read-only ledger")
-    prefix = (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--")
-    if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
-        pytest.skip("running as root and cannot drop privileges with setpriv")
-    return prefix
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The `vb` executable: a light front door before the Typer app.
 
 `vb --version` is answered without importing Typer (every script that checks the version, and
-every shell prompt that shows it, pays only Python's start). Everything else goes to
-vbcli.cli.main, with Typer's per-parameter pydantic conversion skipped where it cannot change
+every shell prompt that shows it, pays only Python's start). Every other command goes to a
+running command server (vbcli/cmdserver) if there is one, else to vbcli.cli.main, with Typer's per-parameter pydantic conversion skipped where it cannot change
 the value (see _plain_str_parameters).
 """
 
@@ -19,6 +19,16 @@ def main() -> None:
 
         print(f"vb {__version__}")
         return
+    from vbcli.cmdserver import client
+
+    code = client.run(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    run_in_process()
+
+
+def run_in_process() -> None:
+    """Run the command in this process (also what a command server's worker runs)."""
     _plain_str_parameters()
     from vbcli.cli import main as cli_main
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 from typing import Annotated, Any
@@ -88,9 +89,9 @@ def _register() -> None:
     app.add_typer(trades.app, name="trades")
     app.add_typer(events.app, name="events")
     app.add_typer(db.app, name="db")
-    from vbcli.cli import completion, dividends, evaluate, io, optimize, prices, report, serve, simulate, splits
+    from vbcli.cli import completion, dividends, evaluate, gains, io, optimize, prices, report, serve, server, simulate, splits
 
-    for module in (evaluate, dividends, splits, simulate, optimize, io, prices, report, completion, serve):
+    for module in (evaluate, dividends, splits, simulate, optimize, io, prices, report, gains, completion, serve, server):
         module.register(app)
 
 
@@ -105,10 +106,17 @@ def _terminate(signum: int, _frame: object) -> None:
     raise Terminated(128 + signum)
 
 
+@functools.cache
+def command() -> Any:
+    """The Click command behind `app`, built once: Typer builds it on every call (~0.1 s), which a
+    command server's workers (vbcli/cmdserver) would otherwise pay for each command."""
+    return typer.main.get_command(app)
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(prog_name="vb")
+        command()(prog_name="vb")
     except KeyboardInterrupt:
         common.out.note(common.interrupted_message())
         sys.exit(ExitCode.INTERRUPTED)

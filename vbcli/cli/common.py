@@ -66,6 +66,8 @@ PortfolioOpt = Annotated[str | None, typer.Option("--portfolio", "-p", help="Por
 SinceOpt = Annotated[str | None, typer.Option("--since", help="From this date or time, inclusive (2026-01-01, RFC 3339, now, today).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to this date or time, inclusive.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, max=1_000_000_000, help="At most this many rows.")]
+LotOpt = Annotated[list[str] | None, typer.Option("--lot", help="A sell's lot: TRADE[:QTY] (the buy's trade id, or `opening`); repeatable. "
+                                                         "Lots not named are closed by the portfolio's cost basis.", show_default=False)]
 
 
 def complete_position(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -117,6 +119,13 @@ def decimal_opt(value: str | None, what: str, *, positive: bool = False) -> Deci
 
 def time_opt(value: str | None, what: str, *, end_of_day: bool = False) -> datetime | None:
     return None if value is None else parse_time(value, what=what, end_of_day=end_of_day)
+
+
+def lots_opt(values: list[str] | None) -> list[tuple[str, Decimal | None]] | None:
+    """--lot TRADE[:QTY] values as (reference, quantity or None); exit 2 when malformed."""
+    from vbcli.domain.picks import parse_pick
+
+    return [parse_pick(value) for value in values] if values else None
 
 
 def window_opt(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:

@@ -22,7 +22,7 @@ METAVARS = {
     "cash": "AMOUNT", "commission": "AMOUNT", "at": "TIME", "since": "TIME", "until": "TIME", "date": "DATE",
     "ex_date": "DATE", "pay_date": "DATE", "format": "FORMAT", "key": "KEY", "portfolio": "NAME", "status": "STATUS",
     "type": "TYPE", "note": "TEXT", "reason": "TEXT", "description": "TEXT", "currency": "CODE", "db": "LEDGER",
-    "withholding": "RATE", "shell": "SHELL",
+    "withholding": "RATE", "shell": "SHELL", "lot": "TRADE[:QTY]", "cost_basis": "METHOD", "year": "YEAR",
 }
 ROOT_OPTIONS = ("--db", "--version")
 

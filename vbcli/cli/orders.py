@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, choices, complete_ids, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors, key_opt,
-    choice, output_format, read_labelled, show, side_arg, time_opt, write,
+    DryRunOpt, FormatOpt, choices, complete_ids, JsonOpt, KeyOpt, LimitOpt, LotOpt, OptionalPosArg, PosArg, decimal_opt, handle_errors,
+    key_opt, choice, lots_opt, output_format, read_labelled, show, side_arg, time_opt, write,
 )
 
 app = typer.Typer(help="Orders: place, fill (partially or fully), cancel.\n\nExample: vb orders place AAPL buy 11", no_args_is_help=True)
@@ -103,9 +103,10 @@ def fill(
     qty: Annotated[str | None, typer.Option("--qty", help="Quantity filled (default: all that remains).", show_default=False)] = None,
     commission: Annotated[str | None, typer.Option("--commission", help="Commission paid (default: notional × the order's rate, to the cent).", show_default=False)] = None,
     at: Annotated[str | None, typer.Option("--at", help="Execution time (default now).", show_default=False)] = None,
+    lot: LotOpt = None,
     format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
 ) -> None:
-    """Execute an order (partial fills allowed); prints the trade.
+    """Execute an order (partial fills allowed); prints the trade. A sell may name its lots with --lot.
 
     Example: vb orders fill ord_01jd8x --price 145.18 --commission 1
     """
@@ -114,7 +115,8 @@ def fill(
     fmt = output_format(format, as_json)
     values = {"ref": order, "price": decimal_opt(price, "--price", positive=True),
               "qty": decimal_opt(qty, "--qty", positive=True), "commission": decimal_opt(commission, "--commission"),
-              "at": time_opt(at, "--at")}
+              "at": time_opt(at, "--at"), "lots": lots_opt(lot)}
+    request = {name: value for name, value in {**values, "at": at, "lots": lot}.items() if name != "lots" or lot}
     idem = key_opt(key)
-    result = write("orders.fill", {**values, "at": at}, idem, dry_run, lambda s: trades.fill(s, key=idem, **values))
+    result = write("orders.fill", request, idem, dry_run, lambda s: trades.fill(s, key=idem, **values))
     show(result, fmt)

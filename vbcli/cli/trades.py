@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from vbcli.cli.common import (
-    DryRunOpt, FormatOpt, complete_ids, JsonOpt, KeyOpt, LimitOpt, OptionalPosArg, PortfolioOpt, PosArg, SinceOpt, UntilOpt,
-    decimal_opt, handle_errors, key_opt, output_format, read_labelled, show, side_arg, time_opt, window_opt, write,
+    DryRunOpt, FormatOpt, complete_ids, JsonOpt, KeyOpt, LimitOpt, LotOpt, OptionalPosArg, PortfolioOpt, PosArg, SinceOpt, UntilOpt,
+    decimal_opt, handle_errors, key_opt, lots_opt, output_format, read_labelled, show, side_arg, time_opt, window_opt, write,
 )
 
 app = typer.Typer(help="Trades: fills, recorded or executed from orders.\n\nExample: vb trades list AAPL --since 2026-01-01", no_args_is_help=True)
@@ -29,20 +29,22 @@ def add(
     price: Annotated[str, typer.Option("--price", help="Fill price.", show_default=False)],
     commission: Annotated[str | None, typer.Option("--commission", help="Commission paid (default: notional × the position's rate, to the cent).", show_default=False)] = None,
     at: Annotated[str | None, typer.Option("--at", help="Execution time (default now).", show_default=False)] = None,
+    lot: LotOpt = None,
     format: FormatOpt = None, as_json: JsonOpt = False, key: KeyOpt = None, dry_run: DryRunOpt = False,
 ) -> None:
-    """Record a fill that already happened (its order and trade in one step; no guardrails).
+    """Record a fill that already happened (its order and trade in one step; no guardrails). A sell may name its lots.
 
-    Example: vb trades add AAPL sell 5 --price 151 --key broker-fill-9912
+    Example: vb trades add AAPL sell 5 --price 151 --lot trd_01jd8x:5 --key broker-fill-9912
     """
     from vbcli.services.ledger import trades
 
     fmt = output_format(format, as_json)
     values = {"ref": pos, "side": side_arg(side), "qty": decimal_opt(qty, "The quantity", positive=True),
               "price": decimal_opt(price, "--price", positive=True), "commission": decimal_opt(commission, "--commission"),
-              "at": time_opt(at, "--at")}
+              "at": time_opt(at, "--at"), "lots": lots_opt(lot)}
+    request = {name: value for name, value in {**values, "at": at, "lots": lot}.items() if name != "lots" or lot}
     idem = key_opt(key)
-    result = write("trades.add", {**values, "at": at}, idem, dry_run, lambda s: trades.add(s, key=idem, **values))
+    result = write("trades.add", request, idem, dry_run, lambda s: trades.add(s, key=idem, **values))
     show(result, fmt)
 
 

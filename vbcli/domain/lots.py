@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from vbcli.domain.facts import LotPick
@@ -223,3 +223,16 @@ def _spread(takes: list[Take], removed: Decimal, qty: Decimal) -> list[Take]:
         left_cost, left_qty = left_cost - cost, left_qty - take.qty
         out.append(Take(take.lot_id, take.acquired_at, take.qty, cost))
     return out
+
+
+def one_year_after(day: date) -> date:
+    """The same day a year later (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def holding_term(acquired_at: datetime, sold_at: datetime) -> str:
+    """`long` when sold more than one year after acquisition (one year and one day, UTC dates), else `short`."""
+    return "long" if sold_at.astimezone(UTC).date() > one_year_after(acquired_at.astimezone(UTC).date()) else "short"

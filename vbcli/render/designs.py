@@ -59,6 +59,16 @@ DESIGNS: dict[str, list[Col]] = {
         Col("name", "name"), Col("currency", "ccy"), Col("positions", "positions", QTY), Col("cost_basis", "basis", TEXT, 3),
         Col("description", "description", CUT, 2, 12), Col("id", "id", ID),
     ],
+    "lots": [
+        Col("lot_trade_id", "lot", ID), Col("acquired_at", "acquired", TIME), Col("qty", "qty", QTY),
+        Col("cost_per_share", "cost/share", PRICE, 3), Col("cost", "cost", MONEY), Col("price", "price", PRICE, 4),
+        Col("unrealized_pnl", "unrealized", MONEY, 2),
+    ],
+    "gains": [
+        Col("sold_at", "sold", TIME), Col("symbol", "position", POSITION), Col("qty", "qty", QTY),
+        Col("acquired_at", "acquired", TIME, 3), Col("proceeds", "proceeds", MONEY, 4), Col("cost", "cost", MONEY, 5),
+        Col("gain", "gain", MONEY), Col("term", "term"), Col("lot_trade_id", "lot", ID, 2), Col("sell_trade_id", "sell", ID, 6),
+    ],
 }
 DESIGNS["dividends processed"] = DESIGNS["dividends"]
 

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from vbcli.domain.facts import (
-    AnchorSet, Deposit, DividendEx, DividendPay, Fact, Fill, Opening, Split, Withdrawal,
+    AnchorSet, Deposit, DividendEx, DividendPay, Fact, Fill, LotPick, Opening, Split, Withdrawal,
 )
 from vbcli.domain.ids import record_seq
 from vbcli.domain.numbers import ZERO
+from vbcli.domain.picks import from_text
 from vbcli.store.tables import AnchorReset, CashFlow, Dividend, Split as SplitRow, Trade
 
 Figures = dict[str, Decimal | None]
@@ -48,17 +49,20 @@ def opening_fact(position: Any) -> Opening:
 
 
 def fill_fact(trade_id: str, side: str, qty: Decimal, price: Decimal, commission: Decimal, at: datetime,
-              cash_amount: Decimal | None = None) -> Fill:
+              cash_amount: Decimal | None = None, lots: tuple[LotPick, ...] = ()) -> Fill:
     return Fill(trade_id=trade_id, side=side, qty=qty, price=price, commission=commission, at=at,
-                seq=record_seq(trade_id), cash_amount=cash_amount)
+                seq=record_seq(trade_id), cash_amount=cash_amount, lots=lots)
 
 
-def load_history(conn: Connection, position: Any, since: datetime | None) -> History:
-    """Every fact of `position` whose effective time is `since` or later (all of them for None)."""
+def load_history(conn: Connection, position: Any, since: datetime | None, *, lots: bool = True) -> History:
+    """Every fact of `position` whose effective time is `since` or later (all of them for None).
+
+    `lots=False` reads no named lots (a ledger before revision 0004 has no such column).
+    """
     history = History()
     if since is None or opened_at(position) >= since:
         history.facts.append(opening_fact(position))
-    _trades(conn, position.id, since, history)
+    _trades(conn, position.id, since, history, lots)
     _cash_flows(conn, position.id, since, history)
     _dividends(conn, position.id, since, history)
     _splits(conn, position.id, since, history)
@@ -68,14 +72,15 @@ def load_history(conn: Connection, position: Any, since: datetime | None) -> His
     return history
 
 
-def _trades(conn: Connection, position_id: str, since: datetime | None, history: History) -> None:
+def _trades(conn: Connection, position_id: str, since: datetime | None, history: History, lots: bool) -> None:
     t = Trade.__table__.c  # type: ignore[attr-defined]
-    query = select(t.id, t.side, t.qty, t.price, t.commission, t.executed_at, t.cash_amount, t.realized_pnl, t.anchor_before).where(
-        t.position_id == position_id, t.status == "executed")
+    columns = [t.id, t.side, t.qty, t.price, t.commission, t.executed_at, t.cash_amount, t.realized_pnl, t.anchor_before]
+    query = select(*columns, *([t.lots] if lots else [])).where(t.position_id == position_id, t.status == "executed")
     if since is not None:
         query = query.where(t.executed_at >= since)
     for row in conn.execute(query):
-        history.facts.append(fill_fact(row.id, row.side, row.qty, row.price, row.commission, row.executed_at, row.cash_amount))
+        picks = from_text(row.lots) if lots else ()
+        history.facts.append(fill_fact(row.id, row.side, row.qty, row.price, row.commission, row.executed_at, row.cash_amount, picks))
         history.trades[row.id] = {name: getattr(row, name) for name in TRADE_FIGURES}
 
 

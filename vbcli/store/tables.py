@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from vbcli.store.columns import ExactDecimal, UTCDateTime
 
-SCHEMA_REVISION = "0003"  # the Alembic head this code writes; newer ledgers are refused
+SCHEMA_REVISION = "0004"  # the Alembic head this code writes; newer ledgers are refused
 APP_MARKER = "vb-ledger"
 
 
@@ -153,6 +153,7 @@ class Trade(_Table, table=True):
     anchor_before: Optional[Decimal] = _dec(default=None, nullable=True)
     executed_at: datetime = _ts()
     status: str = Field(default="executed", max_length=16)
+    lots: Optional[str] = Field(default=None, sa_type=Text, nullable=True)  # a sell's named lots: trd_a:3;trd_b (0004)
     key: Optional[str] = Field(default=None, max_length=200)
     void_reason: str = Field(default="", max_length=2000)
     voided_at: Optional[datetime] = _ts(default=None, nullable=True)

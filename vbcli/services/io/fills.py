@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from vbcli.domain.picks import parse_cell
 from vbcli.domain.timeparse import parse_time
 from vbcli.errors import UsageError
 from vbcli.services.io.schemas import number, side_word
@@ -30,6 +31,7 @@ class Fill:
     commission: Decimal | None
     at: datetime | None
     key: str | None
+    lots: list[tuple[str, Decimal | None]] | None = None  # a sell's named lots as typed (`trd_a:3;trd_b:2`)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -56,9 +58,12 @@ def parse_fill(line: int, row: dict[str, str]) -> Fill | None:
         raise UsageError(f"side must be buy or sell (or BUY, Bought, SELL, Sold), not {row.get('side', '')[:20]!r}")
     commission = row.get("commission", "")
     at = row.get("executed_at", "")
+    lots = parse_cell(row.get("lots"), what="lots") or None
+    if lots and side != "sell":
+        raise UsageError("lots are named on sells only; a buy opens its own lot")
     return Fill(line, ref, side, _positive(row.get("qty", ""), "qty"), _positive(row.get("price", ""), "price"),
                 _decimal(commission, "commission") if commission else None,
-                parse_time(at, what="executed_at") if at else None, _key(row.get("key", "")))
+                parse_time(at, what="executed_at") if at else None, _key(row.get("key", "")), lots)
 
 
 def _key(text: str) -> str | None:

@@ -26,7 +26,8 @@ from vbcli.domain.jsonvalue import json_value
 from vbcli.services.io.bulk import EventChain, TableWriter
 from vbcli.services.io.fills import Fill
 from vbcli.services.ledger import timeline
-from vbcli.services.ledger.fills import NewFill, check_time, new_fill, trade_row
+from vbcli.services.ledger.fills import NewFill, check_time, new_fill, resolve_picks, trade_row
+from vbcli.services.shared import refs
 from vbcli.services.shared.audit import dumps
 from vbcli.services.shared.builders import fill_events, order_placed, order_row
 from vbcli.services.shared.views import trade_view
@@ -66,10 +67,11 @@ class FillBatch:
             at = fill.at or now
             try:
                 check_time(position, at, now)
+                picks = resolve_picks(lambda ref: refs.trade(session, ref), fill.side, fill.lots)
             except VbError as error:
                 problems.append((fill.line, error.message.rstrip(".")))
                 continue
-            made = new_fill(order_id, trade_id, fill.side, fill.qty, fill.price, commission, at, fill.key)
+            made = new_fill(order_id, trade_id, fill.side, fill.qty, fill.price, commission, at, fill.key, picks)
             self.fills.setdefault(position.id, []).append((fill.line, position, made))
         return problems
 

@@ -6,7 +6,8 @@ date) and per split (share amounts exchanged with Equity:VB:Splits at zero cash)
 balancing exactly; sorted by time and
 deterministic. hledger gets an inline balance assertion of the shares and the cash after
 every fill and cash flow. beancount checks balances at the start of a day, so it gets a
-`balance` directive for both, dated the next day, after each day with activity.
+`balance` directive for both, dated the next day, after each day with activity. In beancount,
+positions of a fifo, lifo or hifo portfolio hold lots at cost (journal_lots).
 
 Accounts, per position: Assets:VB:<Portfolio>:<Symbol>:{Shares,Cash,Dividends-Receivable},
 Income:VB:<Portfolio>:<Symbol>:{Realized-PnL,Dividends},
@@ -33,6 +34,7 @@ from sqlmodel import Session
 from vbcli.domain.numbers import ZERO, fmt, normalize
 from vbcli.render import JournalWriter
 from vbcli.errors import UsageError
+from vbcli.services.io import journal_lots
 from vbcli.services.io.source import Filters, Sink, scope, stream
 from vbcli.store.tables import CashFlow, Dividend, Portfolio, Position, Price, Split, Trade
 
@@ -64,6 +66,8 @@ class Book:
     base: str
     unit: str
     start: datetime
+    method: str = "average"  # the portfolio's cost basis
+    lots: Any = None  # journal_lots.LotBook: beancount lots at cost (fifo, lifo, hifo)
     qty: Decimal = ZERO
     cash: Decimal = ZERO
     dirty: bool = False
@@ -85,7 +89,8 @@ def _day(value: date) -> datetime:
 
 def _books(session: Session, filters: Filters) -> dict[str, Book]:
     p = Position.__table__.c  # type: ignore[attr-defined]
-    stmt = select(Position.__table__, Portfolio.name.label("pf"), Portfolio.currency.label("cur")).join(  # type: ignore[arg-type, attr-defined]
+    stmt = select(Position.__table__, Portfolio.name.label("pf"), Portfolio.currency.label("cur"),  # type: ignore[arg-type, attr-defined]
+                  Portfolio.cost_basis.label("method")).join(  # type: ignore[arg-type, attr-defined]
         Portfolio.__table__, Portfolio.id == p.portfolio_id)  # type: ignore[arg-type]
     rows = session.connection().execute(scope(session, stmt, p.id, filters).order_by(p.created_at, p.id)).all()
     first_fill = dict(session.connection().execute(
@@ -101,7 +106,8 @@ def _books(session: Session, filters: Filters) -> dict[str, Book]:
             base = f"{base}-{row.id.split('_', 1)[-1].upper()}"
         used.add(base)
         starts = [row.opened_at or row.created_at, first_fill.get(row.id)] + ([_day(first_div[row.id])] if row.id in first_div else [])
-        books[row.id] = Book(row, row.pf, row.cur, base, commodity(row.symbol, currencies), min(s for s in starts if s))
+        books[row.id] = Book(row, row.pf, row.cur, base, commodity(row.symbol, currencies), min(s for s in starts if s),
+                             row.method or "average")
     return books
 
 
@@ -111,8 +117,9 @@ def _opening(writer: JournalWriter, book: Book) -> None:
     postings = []
     if row.opening_qty:
         cost = row.opening_qty * (row.opening_avg_cost or ZERO)
-        postings.append((book.accounts["shares"], f"{writer.amount(row.opening_qty, book.unit)} @@ {writer.amount(cost, book.currency)}",
-                         writer.amount(book.qty, book.unit)))
+        shares = (journal_lots.opening(writer, book, book.start) if book.lots is not None
+                  else f"{writer.amount(row.opening_qty, book.unit)} @@ {writer.amount(cost, book.currency)}")
+        postings.append((book.accounts["shares"], shares, writer.amount(book.qty, book.unit)))
     else:
         cost = ZERO
     if row.opening_cash:
@@ -127,6 +134,8 @@ def _fill(writer: JournalWriter, book: Book, t: Any) -> None:
     """Cash moves by the trade's cash amount (q·P to the cent); a sell's shares leave at their cost."""
     unit, cur, acc = book.unit, book.currency, book.accounts
     amount = t.notional if t.cash_amount is None else t.cash_amount
+    if book.lots is not None:
+        return _fill_lots(writer, book, t, amount)
     if t.side == "buy":
         book.qty += t.qty
         book.cash -= amount + t.commission
@@ -140,6 +149,27 @@ def _fill(writer: JournalWriter, book: Book, t: Any) -> None:
         gain = amount - cost  # before commission; the commission is its own expense
         postings = [(acc["shares"], f"{writer.amount(-t.qty, unit)} @@ {writer.amount(cost, cur)}", writer.amount(book.qty, unit)),
                     (acc["cash"], writer.amount(amount - t.commission, cur), writer.amount(book.cash, cur))]
+    _post_fill(writer, book, t, postings, gain)
+
+
+def _fill_lots(writer: JournalWriter, book: Book, t: Any, amount: Decimal) -> None:
+    """beancount, lots at cost: a buy opens a lot, a sell closes the lots vb closed (journal_lots)."""
+    cash = book.accounts["cash"]
+    if t.side == "buy":
+        book.qty += t.qty
+        book.cash -= amount + t.commission
+        postings = journal_lots.buy(writer, book, t, amount) + [(cash, writer.amount(-(amount + t.commission), book.currency), "")]
+        gain = ZERO
+    else:
+        book.qty -= t.qty
+        book.cash += amount - t.commission
+        postings, gain = journal_lots.sell(writer, book, t, amount)
+        postings.append((cash, writer.amount(amount - t.commission, book.currency), ""))
+    _post_fill(writer, book, t, postings, gain)
+
+
+def _post_fill(writer: JournalWriter, book: Book, t: Any, postings: list[tuple[str, str, str]], gain: Decimal) -> None:
+    cur, acc = book.currency, book.accounts
     if t.commission:
         postings.append((acc["commission"], writer.amount(t.commission, cur), ""))
     if gain:
@@ -155,6 +185,8 @@ def _split(writer: JournalWriter, book: Book, s: Any) -> None:
     book.qty += change
     postings = [(book.accounts["shares"], writer.amount(change, book.unit), writer.amount(book.qty, book.unit)),
                 (GLOBAL_ACCOUNTS[2], writer.amount(-change, book.unit), "")]
+    if book.lots is not None:
+        postings = journal_lots.split(writer, book, s.ratio_new, s.ratio_old)
     title = f"split {fmt(s.ratio_new)}:{fmt(s.ratio_old)} {book.row.symbol}"
     writer.transaction(_day(s.effective_date), title, {"split_id": s.id}, postings)
     book.dirty = True
@@ -207,7 +239,12 @@ def write_journal(session: Session, *, format: str, filters: Filters, sink: Sink
         raise UsageError("Ledger and beancount journals cover whole positions; only a position and --portfolio filter them.")
     books = _books(session, filters)
     writer = JournalWriter(format, sink.stream)
-    writer.header(books, GLOBAL_ACCOUNTS)
+    if writer.beancount:
+        journal_lots.lot_books(session, books)
+    lotted = any(book.lots is not None for book in books.values())
+    writer.header(books, GLOBAL_ACCOUNTS + ((journal_lots.ROUNDING,) if lotted else ()), journal_lots.open_suffix)
+    if lotted:
+        writer.write(journal_lots.OPTIONS)
     _declarations(writer, books)
     _price_directives(session, writer, books, filters, sink)
     day: date | None = None

@@ -26,6 +26,7 @@ TRADES = Schema(
         Field("executed_at", _DATE),
         Field("key", ("id", "trade id"), exact=True),
         Field("status"),
+        Field("lots", ("lot",)),
     ),
     known=("id", "order_id", "notional", "realized_pnl", "anchor_before"),  # the rest of a trades export
     one_of=(("position", "position_id", "symbol"),),

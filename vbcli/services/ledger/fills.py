@@ -6,16 +6,20 @@ services/shared/builders, like its order and events.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from vbcli.domain.facts import Fill, iso
+from vbcli.domain.facts import OPENING_LOT, Fill, LotPick, iso
+from vbcli.domain.picks import to_text
 from vbcli.domain.timeline import FillOutcome
-from vbcli.errors import UsageError
+from vbcli.errors import Conflict, UsageError
 from vbcli.services.shared import builders
 from vbcli.store.history import fill_fact, opened_at
+
+Typed = list[tuple[str, Decimal | None]]  # lots as typed: (TRADE or a prefix, QTY or None)
 
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ; a fill further ahead is a typing error
 
@@ -41,8 +45,29 @@ def check_time(position: Any, at: datetime, now: datetime, *, order_created: dat
 
 
 def new_fill(order_id: str, trade_id: str, side: str, qty: Decimal, price: Decimal, commission: Decimal, at: datetime,
-             key: str | None = None) -> NewFill:
-    return NewFill(order_id, fill_fact(trade_id, side, qty, price, commission, at), key)
+             key: str | None = None, lots: tuple[LotPick, ...] = ()) -> NewFill:
+    return NewFill(order_id, fill_fact(trade_id, side, qty, price, commission, at, lots=lots), key)
+
+
+def resolve_picks(find_trade: Callable[[str], Any], side: str, typed: Typed | None) -> tuple[LotPick, ...]:
+    """Named lots with full trade ids (`find_trade(ref)` resolves an id or prefix: exit 3 or 4).
+
+    Whether each lot is open, of this position and large enough is the replay's check (exit 4).
+    """
+    if not typed:
+        return ()
+    if side != "sell":
+        raise UsageError("Only a sell names lots; a buy opens its own lot.")
+    return tuple(LotPick(_lot_id(find_trade, ref), qty) for ref, qty in typed)
+
+
+def _lot_id(find_trade: Callable[[str], Any], ref: str) -> str:
+    if ref == OPENING_LOT:
+        return ref
+    trade = find_trade(ref)
+    if trade.status == "voided":
+        raise Conflict(f"Trade {trade.id} is voided; it opened no lot.")
+    return str(trade.id)
 
 
 def trade_row(fill: NewFill, position: Any, outcome: FillOutcome, now: datetime) -> dict[str, Any]:
@@ -52,4 +77,4 @@ def trade_row(fill: NewFill, position: Any, outcome: FillOutcome, now: datetime)
     return builders.trade_row(trade_id=f.trade_id, order_id=fill.order_id, position_id=position.id, symbol=position.symbol,
                               side=f.side, qty=f.qty, price=f.price, commission=f.commission, notional=outcome.notional,
                               cash_amount=outcome.cash_amount, realized_pnl=outcome.realized_pnl, anchor_before=anchor_before,
-                              executed_at=f.at, key=fill.key, now=now)
+                              executed_at=f.at, key=fill.key, now=now, lots=to_text(f.lots))

@@ -23,7 +23,7 @@ def get_for_write(session: Session, name: str | None) -> Portfolio:
     return refs.portfolio_by_name(session, name or DEFAULT_PORTFOLIO)
 
 
-def add(session: Session, *, name: str, currency: str = "USD", description: str = "") -> dict[str, Any]:
+def add(session: Session, *, name: str, currency: str = "USD", description: str = "", cost_basis: str = "average") -> dict[str, Any]:
     name = refs.check_name(name, what="A portfolio name")
     currency = currency.strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
@@ -31,16 +31,36 @@ def add(session: Session, *, name: str, currency: str = "USD", description: str 
     description = refs.check_text(description, what="The description")
     if session.exec(select(Portfolio).where(Portfolio.name == name)).first() is not None:
         raise Conflict(f"A portfolio named {name!r} already exists.")
-    return portfolio_view(_create(session, name=name, currency=currency, description=description), 0)
+    return portfolio_view(_create(session, name=name, currency=currency, description=description, cost_basis=cost_basis), 0)
 
 
-def _create(session: Session, *, name: str, currency: str, description: str) -> Portfolio:
+def _create(session: Session, *, name: str, currency: str, description: str, cost_basis: str = "average") -> Portfolio:
     now = utcnow()
-    row = Portfolio(id=new_id("portfolio"), name=name, currency=currency, description=description, created_at=now, updated_at=now)
+    row = Portfolio(id=new_id("portfolio"), name=name, currency=currency, description=description, cost_basis=cost_basis,
+                    created_at=now, updated_at=now)
     session.add(row)
     session.flush()
-    record_event(session, "portfolio_created", f"portfolio {name} created", data={"name": name, "currency": currency})
+    record_event(session, "portfolio_created", f"portfolio {name} created",
+                 data={"name": name, "currency": currency, "cost_basis": cost_basis})
     return row
+
+
+def set_cost_basis(session: Session, *, name: str, cost_basis: str) -> dict[str, Any]:
+    """Change a portfolio's cost basis method and re-derive every position of it (SPEC §8.3)."""
+    from vbcli.services.ledger import timeline
+
+    row = refs.portfolio_by_name(session, name)
+    old = row.cost_basis or "average"
+    if old != cost_basis:
+        row.cost_basis = cost_basis
+        row.updated_at = utcnow()
+        session.add(row)
+        session.flush()
+        record_event(session, "portfolio_updated", f"portfolio {row.name} cost basis {old} → {cost_basis}",
+                     data={"name": row.name, "cost_basis": {"old": old, "new": cost_basis}})
+        for position in session.exec(select(Position).where(Position.portfolio_id == row.id).order_by(Position.id)).all():
+            timeline.rederive(session, position, None, cause="cost_basis", always_report=True)
+    return show(session, name=row.name)
 
 
 def list_all(session: Session) -> list[dict[str, Any]]:

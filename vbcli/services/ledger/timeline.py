@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from vbcli.domain import timeline as tl
-from vbcli.domain.facts import DividendNotEx, Fact, TimelineError, iso, sort_key
+from vbcli.domain.facts import DividendNotEx, Fact, LotSelectionError, TimelineError, iso, sort_key
 from vbcli.domain.ids import new_id
 from vbcli.domain.rederive import POSITION_FIELDS, diff_figures, position_figures
 from vbcli.errors import Conflict, Refused
@@ -61,9 +61,10 @@ def anchor_value(value: Decimal) -> Decimal | None:
 
 
 def refusal(error: TimelineError) -> Refused | Conflict:
-    """The user's error for a fact that cannot stand on the timeline (SPEC §8.1: exit 5)."""
+    """The user's error for a fact that cannot stand on the timeline (SPEC §8.1: exit 5; a named lot
+    that is closed, of another position or too small, and a payment before its ex-date: exit 4)."""
     message = str(error)
-    refused = Conflict(message) if isinstance(error, DividendNotEx) else Refused(message)
+    refused = Conflict(message) if isinstance(error, (DividendNotEx, LotSelectionError)) else Refused(message)
     refused.fact = error.fact  # type: ignore[attr-defined]  # which fact failed (an import names its line)
     return refused
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from vbcli import faults
 from vbcli.domain.accounting import default_commission
+from vbcli.domain.facts import LotPick
 from vbcli.domain.ids import new_id
 from vbcli.domain.numbers import fmt, round_avg_cost
 from vbcli.domain.timeparse import utcnow
@@ -17,7 +18,7 @@ from vbcli.errors import Conflict, Refused
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
 from vbcli.services.ledger import timeline
-from vbcli.services.ledger.fills import check_time, new_fill, trade_row
+from vbcli.services.ledger.fills import Typed, check_time, new_fill, resolve_picks, trade_row
 from vbcli.services.ledger.orders import create_order
 from vbcli.services.shared.builders import fill_events
 from vbcli.services.shared.views import trade_view
@@ -33,8 +34,9 @@ def fill(
     commission: Decimal | None = None,
     at: datetime | None = None,
     key: str | None = None,
+    lots: Typed | None = None,
 ) -> dict[str, Any]:
-    """Execute (part of) an open order at `price`: a trade, the accounting, the new anchor."""
+    """Execute (part of) an open order at `price`: a trade, the accounting, the new anchor; a sell may name its lots."""
     order = refs.order(session, ref)
     if order.status not in refs.LIVE_STATUSES:
         raise Conflict(f"Order {order.id} is already {order.status}; only open or partially filled orders can be filled.")
@@ -48,8 +50,9 @@ def fill(
             raise Refused(f"Fill price {fmt(price)} is above the buy limit {fmt(order.limit_price)}.")
         if order.side == "sell" and price < order.limit_price:
             raise Refused(f"Fill price {fmt(price)} is below the sell limit {fmt(order.limit_price)}.")
+    picks = resolve_picks(lambda ref: refs.trade(session, ref), order.side, lots)
     return execute(session, order=order, position=position, qty=qty, price=price, commission=commission, at=at, key=key,
-                   check_order_time=True)
+                   check_order_time=True, lots=picks)
 
 
 def execute(
@@ -63,6 +66,7 @@ def execute(
     at: datetime | None,
     key: str | None,
     check_order_time: bool = False,
+    lots: tuple[LotPick, ...] = (),
 ) -> dict[str, Any]:
     """One fill, shared by `orders fill`, `trades add` and evaluate: a fact on the timeline, re-derived."""
     now = utcnow()
@@ -70,7 +74,7 @@ def execute(
     check_time(position, at, now, order_created=order.created_at if check_order_time else None)
     if commission is None:
         commission = default_commission(qty * price, order.commission_rate, refs.currency_of(session, position))
-    fill = new_fill(order.id, new_id("trade"), order.side, qty, price, commission, at, key)
+    fill = new_fill(order.id, new_id("trade"), order.side, qty, price, commission, at, key, lots)
     result = timeline.rederive(session, position, at, extra=[fill.fact], cause="fill")
     outcome = result.replay.fills[fill.fact.trade_id]
     trade = Trade(**trade_row(fill, position, outcome, now))
@@ -113,11 +117,14 @@ def add(
     at: datetime | None = None,
     key: str | None = None,
     source: str = "trade",
+    lots: Typed | None = None,
 ) -> dict[str, Any]:
-    """Record a fill that already happened: its order and trade in one step (no guardrails)."""
+    """Record a fill that already happened: its order and trade in one step (no guardrails); a sell may name its lots."""
     position = refs.open_position(session, ref)
+    picks = resolve_picks(lambda lot: refs.trade(session, lot), side, lots)
     order = create_order(session, position=position, side=side, qty=qty, limit=None, note="", key=key, source=source)
-    return execute(session, order=order, position=position, qty=qty, price=price, commission=commission, at=at, key=key)
+    return execute(session, order=order, position=position, qty=qty, price=price, commission=commission, at=at, key=key,
+                   lots=picks)
 
 
 def void(session: Session, *, ref: str, reason: str) -> dict[str, Any]:

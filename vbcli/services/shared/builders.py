@@ -26,13 +26,15 @@ def order_row(*, order_id: str, position_id: str, side: str, qty: Decimal, limit
 
 def trade_row(*, trade_id: str, order_id: str, position_id: str, symbol: str, side: str, qty: Decimal, price: Decimal,
               commission: Decimal, notional: Decimal, realized_pnl: Decimal, anchor_before: Decimal | None,
-              executed_at: datetime, key: str | None, now: datetime, cash_amount: Decimal | None = None) -> dict[str, Any]:
-    """Every column of a trades row (a new fill: executed, not voided); cash_amount is the cash it moved (SPEC §3)."""
+              executed_at: datetime, key: str | None, now: datetime, cash_amount: Decimal | None = None,
+              lots: str | None = None) -> dict[str, Any]:
+    """Every column of a trades row (a new fill: executed, not voided); cash_amount is the cash it moved (SPEC §3),
+    lots the lots a sell names (domain/picks)."""
     return {"id": trade_id, "order_id": order_id, "position_id": position_id, "symbol": symbol, "side": side, "qty": qty,
             "price": price, "commission": commission, "notional": notional,
             "cash_amount": notional if cash_amount is None else cash_amount, "realized_pnl": realized_pnl,
             "anchor_before": anchor_before, "executed_at": executed_at, "status": "executed", "key": key,
-            "void_reason": "", "voided_at": None, "created_at": now}
+            "void_reason": "", "voided_at": None, "created_at": now, "lots": lots}
 
 
 def order_placed(*, symbol: str, position_id: str, order_id: str, side: str, qty: Decimal, limit: Decimal | None,

@@ -21,6 +21,7 @@ def portfolio_view(row: Portfolio, positions: int | None = None) -> dict[str, An
     }
     if positions is not None:
         view["positions"] = positions
+    view["cost_basis"] = row.cost_basis or "average"  # added in revision 2: after the fields scripts already read
     return view
 
 

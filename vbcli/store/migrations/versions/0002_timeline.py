@@ -145,7 +145,7 @@ def _replay_one(conn, position) -> None:  # type: ignore[no-untyped-def]
     from vbcli.store.tables import AnchorReset, Portfolio, Position, Trade
 
     currency = conn.execute(sa.select(Portfolio.__table__.c.currency).where(Portfolio.__table__.c.id == position.portfolio_id)).scalar()
-    history = load_history(conn, position, None)
+    history = load_history(conn, position, None, lots=False)  # trades.lots comes with 0004
     try:
         result = replay(history.facts, currency=currency or "USD")
         if position.anchor is not None and result.state.anchor != position.anchor:

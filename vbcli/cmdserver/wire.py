@@ -1,0 +1,115 @@
+"""What client and server share: where the socket lives, the installed program's fingerprint,
+and the framing of messages. Standard library only: every `vb` run imports this."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import struct
+import sys
+from pathlib import Path
+from typing import Any
+
+HANDSHAKE_SECONDS = 1.0  # a server that has not answered by then is dead or hung: run in-process
+IDLE_SECONDS = 900  # a server with no command for this long exits (VB_SERVER_IDLE overrides)
+
+
+def idle_seconds() -> float:
+    try:
+        return max(1.0, float(os.environ.get("VB_SERVER_IDLE", IDLE_SECONDS)))
+    except ValueError:
+        return float(IDLE_SECONDS)
+
+# One-byte message kinds after the handshake.
+GO = b"G"  # client → worker: run the command; carries the client's fds 0, 1, 2 (SCM_RIGHTS)
+SIGNAL = b"S"  # client → worker: + one byte, a signal the client received (Ctrl-C, SIGTERM, SIGHUP)
+EXITED = b"X"  # worker/server → client: + int32, the command's exit code
+KILLED = b"K"  # server → client: + one byte, the signal that ended the worker
+
+_LENGTH = struct.Struct("!I")
+MAX_REQUEST = 4 * 1024 * 1024
+
+
+def socket_path() -> Path:
+    """The per-user socket: VB_SERVER_SOCKET, else $XDG_RUNTIME_DIR/vb/server.sock, else a
+    private directory of the user's own under the temporary directory."""
+    override = os.environ.get("VB_SERVER_SOCKET")
+    if override:
+        return Path(override)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) / "vb" if runtime else Path(os.environ.get("TMPDIR") or "/tmp") / f"vb-{os.getuid()}"
+    return base / "server.sock"
+
+
+def private_socket(path: Path) -> bool:
+    """The socket and its directory belong to this user and nobody else can enter the directory."""
+    try:
+        directory, sock = os.stat(path.parent), os.lstat(path)
+    except OSError:
+        return False
+    uid = os.getuid()
+    return directory.st_uid == uid and sock.st_uid == uid and directory.st_mode & 0o077 == 0
+
+
+def fingerprint() -> str:
+    """Which vb is installed: the interpreter and every module file's size and time. A server
+    whose fingerprint differs from its client's was started by another version: it is stale."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(f"{sys.executable}\0{sys.version}\0{package}".encode())
+    for folder, dirs, files in sorted(os.walk(package)):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                info = os.stat(os.path.join(folder, name))
+                digest.update(f"{folder}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def send_json(conn: socket.socket, value: Any) -> None:
+    data = json.dumps(value).encode()
+    conn.sendall(_LENGTH.pack(len(data)) + data)
+
+
+def send_go(conn: socket.socket) -> None:
+    """GO with the standard descriptors. Sent only once a worker answered, so that no
+    descriptor of the caller's (a pipe it reads to the end) is ever left with a hung server."""
+    conn.sendmsg([GO], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
+
+
+def recv_go(conn: socket.socket) -> list[int]:
+    """The client's descriptors if it said GO with all three; else [] (it is gone)."""
+    data, ancillary, _flags, _addr = conn.recvmsg(1, socket.CMSG_SPACE(3 * struct.calcsize("i")))
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            usable = len(payload) - len(payload) % struct.calcsize("i")
+            fds += list(struct.unpack(f"{usable // struct.calcsize('i')}i", payload[:usable]))
+    if data == GO and len(fds) == 3:
+        return fds
+    for fd in fds:
+        os.close(fd)
+    return []
+
+
+def recv_exact(conn: socket.socket, size: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = conn.recv(size - len(chunks))
+        if not chunk:
+            raise ConnectionError("the other side closed the connection")
+        chunks += chunk
+    return bytes(chunks)
+
+
+def recv_json(conn: socket.socket) -> Any:
+    """One framed JSON value."""
+    (length,) = _LENGTH.unpack(recv_exact(conn, _LENGTH.size))
+    if length > MAX_REQUEST:
+        raise ValueError("request too large")
+    return json.loads(recv_exact(conn, length))
+
+
+def exit_message(code: int) -> bytes:
+    return EXITED + struct.pack("!i", code)
