@@ -202,6 +202,9 @@ def run_all(report: Report, sizes: list[int], repeats: int, work: Path, env: dic
 
     completion_bench(report, work, env)
     script_loop_bench(report, work, env, loop)
+    from cmdserver import cmdserver_bench  # bench/cmdserver.py: commands through `vb server` (issue 14)
+
+    cmdserver_bench(report, work, env, repeats=repeats * 2, loop=loop)
     serve_bench(report, work, env)
     from timeline import run as timeline_bench  # bench/timeline.py: back-dated fills and shuffled imports (issue 10)
 

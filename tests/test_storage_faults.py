@@ -188,3 +188,27 @@ def test_writes_with_app_events_memory_are_marked_so_db_check_passes(small) -> N
     checked = cli("db", "check")
     assert checked.exit_code == 5
     assert f"trade {trade}: has no order_filled event in the audit trail" in checked.stdout
+
+
+def test_memory_marks_excuse_only_their_own_rows_when_ids_share_a_millisecond(small) -> None:  # type: ignore[no-untyped-def]
+    """After the clock went back, every new id carries the millisecond of the last one; a memory
+    write's mark must still not cover the audited write that follows it (a whole-id range)."""
+    from vbcli.domain import ids
+
+    path, cli = small
+    saved = ids._last
+    ahead = (time.time_ns() // 1_000_000 + 3_600_000) << 80  # an id an hour ahead of this clock
+    ids.advance_past("trd_" + ids._encode(ahead, 26))
+    try:
+        assert cli(*BUY, env={"APP_EVENTS": "memory"}).exit_code == 0
+        assert cli(*BUY).exit_code == 0
+    finally:
+        ids._last = saved  # later tests in this process make ids by the real clock again
+    with sqlite3.connect(path) as conn:
+        first, second = [row[0] for row in conn.execute("SELECT id FROM trades ORDER BY id")]
+        assert ids.millis_of(first) == ids.millis_of(second)  # one millisecond for both writes
+        conn.execute("DELETE FROM events WHERE trade_id = ? AND type = 'order_filled'", (second,))
+    checked = cli("db", "check")
+    assert checked.exit_code == 5
+    assert f"trade {second}: has no order_filled event in the audit trail" in checked.stdout
+    assert f"trade {first}:" not in checked.stdout  # the memory write's own trade stays excused

@@ -161,6 +161,8 @@ class Server:
         code = 1
         try:
             self.listener.close()
+            for other in self.workers.values():  # other clients' connections are not this worker's
+                other.close()
             code = _work(conn, request)
         finally:
             os._exit(code)

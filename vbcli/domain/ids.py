@@ -86,15 +86,18 @@ def advance_past(object_id: str) -> None:
             _last = seen
 
 
-def next_millis() -> int:
-    """The millisecond the next id will carry at the earliest."""
+def next_seq() -> int:
+    """The least `record_seq` the next id can have (ids made in one millisecond differ after it)."""
     with _lock:
-        return max(time.time_ns() // 1_000_000, _last[0])
+        millis, randomness = _last
+        now = time.time_ns() // 1_000_000
+        return now << 80 if now > millis else (millis << 80) + randomness + 1
 
 
-def last_millis() -> int:
-    """The millisecond of the last id this process made or saw."""
-    return _last[0]
+def last_seq() -> int:
+    """The `record_seq` of the last id this process made or saw."""
+    millis, randomness = _last
+    return (millis << 80) + randomness
 
 
 def new_id(kind: str) -> str:
