@@ -55,7 +55,9 @@ def leaf_commands() -> dict[tuple[str, ...], Any]:
             found[path] = command
 
     walk(root, ())
-    found.pop(("serve",), None)  # a server runs until stopped; tests/test_serve_start.py tests its arguments
+    # Servers run until stopped: tests/test_serve_start.py and tests/test_cmdserver.py test them.
+    for path in [p for p in found if p[0] in ("serve", "server")]:
+        del found[path]
     return found
 
 
