@@ -10,29 +10,30 @@ import pytest
 
 PRICES = "date,price\n2026-01-02,100\n2026-01-05,95\n2026-01-06,90\n2026-01-07,100\n2026-01-08,105\n"
 
-# --cash 10000, default policy: start 50 shares at 100 + 5000 cash, anchor 100.
+# --cash 10000, default policy: start 50 shares at 100 + 5000 cash, anchor 100. Cash moves in
+# cents, as in the ledger (SPEC §3 revision 2): a fill's cash is q·P rounded half-up to cents.
 # 01-02 at 100: change 0, allocation 50% → HOLD; value 10000.
 # 01-05 at 95: -5% → BUY. V = 4750 + 5000 = 9750; raw = 5·1.6667·9750/95² = 81251.625/9025
-#   = 9.00295… → 9.00295; notional 855.28025; commission 0.0855 → 0.09.
-#   qty 59.00295, cash 5000 - 855.28025 - 0.09 = 4144.62975; value 9749.91.
-# 01-06 at 90: -5.26% → BUY. V = 5310.2655 + 4144.62975 = 9454.89525; raw = 5·1.6667·V/8100
-#   = 9.7274530… → 9.727453; notional 875.47077; commission 0.0875 → 0.09.
-#   qty 68.730403, cash 3269.06898; value 6185.73627 + 3269.06898 = 9454.80525.
-# 01-07 at 100: +11.11% → SELL. V = 6873.0403 + 3269.06898 = 10142.10928;
-#   raw = 10·1.6667·V/10000 = 16.9038535… → 16.903853; notional 1690.3853; commission 0.17.
-#   qty 51.82655, cash 4959.28428; value 10142.03928.
-# 01-08 at 105: +5% → SELL. V = 5441.78775 + 4959.28428 = 10401.07203;
-#   raw = 5·1.6667·V/11025 = 7.8618897… → 7.861889; notional 825.498345; commission 0.08.
-#   qty 43.964661, cash 5784.702625; value 4616.289405 + 5784.702625 = 10400.99203.
-# Strategy: final 10400.99, return 0.0400992 → 0.040099, max drawdown from the peak 10000 to
-# 9454.80525 = 0.0545194… → 0.054519, commission 0.09 + 0.09 + 0.17 + 0.08 = 0.43.
+#   = 9.00295… → 9.00295; notional 855.28025 → 855.28; commission 0.0855 → 0.09.
+#   qty 59.00295, cash 5000 - 855.28 - 0.09 = 4144.63; value 5605.28025 + 4144.63 = 9749.91025.
+# 01-06 at 90: -5.26% → BUY. V = 5310.2655 + 4144.63 = 9454.8955; raw = 5·1.6667·V/8100
+#   = 9.7274532… → 9.727453; notional 875.47077 → 875.47; commission 0.0875 → 0.09.
+#   qty 68.730403, cash 3269.07; value 6185.73627 + 3269.07 = 9454.80627.
+# 01-07 at 100: +11.11% → SELL. V = 6873.0403 + 3269.07 = 10142.1103;
+#   raw = 10·1.6667·V/10000 = 16.9038552… → 16.903855; notional 1690.3855 → 1690.39; commission 0.17.
+#   qty 51.826548, cash 4959.29; value 10141.9448.
+# 01-08 at 105: +5% → SELL. V = 5441.78754 + 4959.29 = 10401.07754;
+#   raw = 5·1.6667·V/11025 = 7.8618938… → 7.861893; notional 825.498765 → 825.50; commission 0.08.
+#   qty 43.964655, cash 5784.71; value 4616.288775 + 5784.71 = 10400.998775.
+# Strategy: final 10401.00, return 0.0400998775 → 0.040100, max drawdown from the peak 10000 to
+# 9454.80627 = 0.0545193… → 0.054519, commission 0.09 + 0.09 + 0.17 + 0.08 = 0.43.
 # Buy-and-hold: 100 shares at 100 → 10000, 9500, 9000, 10000, 10500: return 0.05, max
 # drawdown 0.1. Daily returns -0.05, -1/19, 1/9, 0.05: mean 0.0146199, sample stdev 0.0801266,
 # volatility 0.0801266·√252 = 1.27197, Sharpe 0.0146199/0.0801266·√252 = 2.896461.
-# Excess return 0.0400992 - 0.05 = -0.0099008 → -0.009901.
+# Excess return 0.0400998775 - 0.05 = -0.0099001225 → -0.009900.
 EXPECTED = {
-    "bars": 5, "trades": 4, "final_value": "10400.99", "return": "0.040099", "max_drawdown": "0.054519",
-    "commission": "0.43", "dividends": "0.00", "excess_return": "-0.009901", "initial_value": "10000.00",
+    "bars": 5, "trades": 4, "final_value": "10401.00", "return": "0.0401", "max_drawdown": "0.054519",
+    "commission": "0.43", "dividends": "0.00", "excess_return": "-0.0099", "initial_value": "10000.00",
     "first_date": "2026-01-02", "last_date": "2026-01-08",
 }  # fmt: skip
 EXPECTED_BH = {"final_value": "10500.00", "return": "0.05", "max_drawdown": "0.1", "volatility": "1.27197", "sharpe": "2.896461"}
@@ -58,9 +59,9 @@ def test_hand_computed_backtest(vb, prices: Path) -> None:
     assert result["start"] == {"qty": "50", "cash": "5000", "receivable": "0", "anchor": "100"}
     log = [(t["date"], t["side"], t["qty"], t["commission"]) for t in result["trade_log"]]
     assert log == [("2026-01-05", "buy", "9.00295", "0.09"), ("2026-01-06", "buy", "9.727453", "0.09"),
-                   ("2026-01-07", "sell", "16.903853", "0.17"), ("2026-01-08", "sell", "7.861889", "0.08")]
-    assert D(result["trade_log"][-1]["qty_after"]) == D("43.964661")
-    assert D(result["trade_log"][-1]["cash_after"]) == D("5784.702625")
+                   ("2026-01-07", "sell", "16.903855", "0.17"), ("2026-01-08", "sell", "7.861893", "0.08")]
+    assert D(result["trade_log"][-1]["qty_after"]) == D("43.964655")
+    assert D(result["trade_log"][-1]["cash_after"]) == D("5784.71")
 
 
 def test_simulate_writes_nothing_and_needs_no_ledger(vb, prices: Path, db_url: str) -> None:
@@ -74,8 +75,8 @@ def test_plain_summary_compares_strategy_and_buy_and_hold(vb, prices: Path) -> N
     assert done.exit_code == 0
     lines = done.stdout.splitlines()
     assert lines[0] == "metric\tstrategy\tbuy_and_hold"
-    assert "final_value\t10400.99\t10500.00" in lines
-    assert "return\t0.040099\t0.05" in lines
+    assert "final_value\t10401.00\t10500.00" in lines
+    assert "return\t0.0401\t0.05" in lines
     assert "trades\t4\t" in lines
 
 
@@ -84,14 +85,14 @@ def test_csv_with_trades_prints_the_trade_log(vb, prices: Path) -> None:
     assert done.exit_code == 0
     rows = done.stdout.splitlines()
     assert rows[0] == "date,side,qty,price,notional,commission,anchor_before,qty_after,cash_after,reason"
-    assert rows[1].startswith("2026-01-05,buy,9.00295,95,855.28025,0.09,100,59.00295,4144.62975,")
+    assert rows[1].startswith("2026-01-05,buy,9.00295,95,855.28025,0.09,100,59.00295,4144.63,")
     assert len(rows) == 5
 
 
 def test_table_summary_and_plot(vb, prices: Path) -> None:
     done = vb("simulate", str(prices), "--cash", "10000", "--format", "table", "--plot")
     assert done.exit_code == 0
-    assert "strategy vs buy-and-hold" in done.stdout and "10400.99" in done.stdout
+    assert "strategy vs buy-and-hold" in done.stdout and "10401.00" in done.stdout
     chart = done.stdout[done.stdout.index("value: strategy vs buy and hold"):]
     assert "┌" in chart and "└" in chart
     assert "▲" in chart and "▼" in chart  # two buys, two sells
@@ -139,14 +140,14 @@ def test_start_from_a_position_is_read_only(vb, prices: Path) -> None:
     result = _json(vb, str(prices), "--position", "AAPL")
     # The same start as --cash 10000 (50 shares, 5000 cash, anchor 100) gives the same run.
     assert {k: result[k] for k in ("trades", "final_value", "return", "max_drawdown")} == {
-        "trades": 4, "final_value": "10400.99", "return": "0.040099", "max_drawdown": "0.054519"}
+        "trades": 4, "final_value": "10401.00", "return": "0.0401", "max_drawdown": "0.054519"}
     assert vb("events", "list", "--json").stdout == before
     assert vb("simulate", str(prices), "--position", "AAPL", "--cash", "1").exit_code == 2
     assert vb("simulate", str(prices), "--position", "MSFT").exit_code == 3
 
 
 def test_prices_from_stdin(vb) -> None:
-    assert _json(vb, "-", "--cash", "10000", input=PRICES)["final_value"] == "10400.99"
+    assert _json(vb, "-", "--cash", "10000", input=PRICES)["final_value"] == "10401.00"
 
 
 def test_no_start_is_a_usage_error(vb, prices: Path) -> None:

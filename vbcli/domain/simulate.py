@@ -244,13 +244,14 @@ class _Run:
 
     def _fill(self, bar: Bar, side: str, qty: Decimal, commission: Decimal, reason: str) -> None:
         notional = qty * bar.price
+        amount = round_money(notional, self.currency)  # cash moves in cents, as in the ledger (SPEC §3)
         anchor_before = self.anchor
         if side == "buy":
             self.qty += qty
-            self.cash -= notional + commission
+            self.cash -= amount + commission
         else:
             self.qty -= qty
-            self.cash += notional - commission
+            self.cash += amount - commission
         self.anchor = bar.price
         self.commission += commission
         self.trade_log.append(
