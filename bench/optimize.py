@@ -36,7 +36,10 @@ from decimal import Decimal
 sys.path.insert(0, sys.argv[1])
 import vbcli
 assert vbcli.__file__.startswith(sys.argv[1]), vbcli.__file__
-from vbcli.services.io.prices import read_bars
+try:
+    from vbcli.services.io.prices import read_bars
+except ImportError:  # the baseline tree, before services/ had folders
+    from vbcli.services.prices import read_bars
 from vbcli.domain.policy import Guardrails, OrderPolicy
 from vbcli.domain.simulate import simulate, start_from_cash
 bars = read_bars(sys.argv[2])

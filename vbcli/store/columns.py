@@ -67,4 +67,6 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, datetime):
             return value.astimezone(timezone.utc)
+        if len(value) == 27 and value[-1] == "Z":  # the form written above: fromisoformat is ~10× strptime
+            return datetime.fromisoformat(value[:-1]).replace(tzinfo=timezone.utc)
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
