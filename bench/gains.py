@@ -11,34 +11,28 @@
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import VB, Report, measure  # noqa: E402
+from run import VB, Report, measure, run_vb  # noqa: E402
 
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
-def _vb(db: Path, env: dict[str, str], *args: str) -> None:
-    subprocess.run([VB, "--db", str(db), *args], check=True, capture_output=True, env={**os.environ, **env})
-
-
 def _fifo_position(db: Path, env: dict[str, str], fills: int, buys_only: bool, work: Path, qty: int = 1) -> None:
     """Position T in a FIFO portfolio with `fills` imported fills of `qty`, one minute apart, keyed."""
-    _vb(db, env, "portfolios", "add", "lots", "--cost-basis", "fifo")
-    _vb(db, env, "positions", "add", "T", "--portfolio", "lots", "--qty", "0", "--cash", "100000000", "--at", "2024-12-01")
+    run_vb(db, env, "portfolios", "add", "lots", "--cost-basis", "fifo")
+    run_vb(db, env, "positions", "add", "T", "--portfolio", "lots", "--qty", "0", "--cash", "100000000", "--at", "2024-12-01")
     rows = []
     for i in range(fills):
         side = "buy" if buys_only or (i // 4) % 2 == 0 else "sell"
         rows.append(f"lots/T,{side},{qty},{100 + i % 50}.25,0,{START + timedelta(minutes=i):%Y-%m-%dT%H:%M:%SZ},k{i}\n")
     path = work / f"fills-{db.stem}.csv"
     path.write_text("position,side,qty,price,commission,executed_at,key\n" + "".join(rows))
-    _vb(db, env, "import", "trades", str(path))
+    run_vb(db, env, "import", "trades", str(path))
 
 
 def gains_bench(report: Report, work: Path, env: dict[str, str], fills: int, lots: int, repeats: int) -> None:

@@ -12,9 +12,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,14 +20,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import VB, Report, Timing, measure  # noqa: E402
+from run import VB, Report, Timing, measure, run_vb  # noqa: E402
 
 POSITIONS = 30
 START = datetime(2023, 1, 2, tzinfo=timezone.utc)
-
-
-def _vb(db: Path, env: dict[str, str], *args: str) -> None:
-    subprocess.run([VB, "--db", str(db), *args], check=True, capture_output=True, env={**os.environ, **env})
 
 
 def _prices_csv(path: Path, symbols: int, per_symbol: int) -> int:
@@ -44,16 +38,16 @@ def _prices_csv(path: Path, symbols: int, per_symbol: int) -> int:
 
 def build(db: Path, env: dict[str, str], fills: int, prices: int, work: Path) -> None:
     for s in range(POSITIONS):
-        _vb(db, env, "positions", "add", f"S{s:02d}", "--qty", "1000", "--cash", "1000000", "--anchor", "100", "--at", "2023-01-01")
+        run_vb(db, env, "positions", "add", f"S{s:02d}", "--qty", "1000", "--cash", "1000000", "--anchor", "100", "--at", "2023-01-01")
     rows = ["position,side,qty,price,commission,executed_at,key\n"]
     for i in range(fills):
         side = "buy" if (i // POSITIONS) % 2 == 0 else "sell"
         moment = START + timedelta(minutes=17 * i)
         rows.append(f"S{i % POSITIONS:02d},{side},1,{100 + i % 40}.5,0,{moment:%Y-%m-%dT%H:%M:%SZ},k{i}\n")
     (work / "fills.csv").write_text("".join(rows))
-    _vb(db, env, "import", "trades", str(work / "fills.csv"))
+    run_vb(db, env, "import", "trades", str(work / "fills.csv"))
     _prices_csv(work / "closes.csv", POSITIONS, prices // POSITIONS)
-    _vb(db, env, "prices", "import", str(work / "closes.csv"))
+    run_vb(db, env, "prices", "import", str(work / "closes.csv"))
 
 
 def raw_import(path: Path, csv_path: Path) -> float:
@@ -82,7 +76,7 @@ def report_bench(report: Report, work: Path, env: dict[str, str], fills: int, pr
     big = work / "big-prices.csv"
     _prices_csv(big, 100, imported // 100)
     target = work / "prices.sqlite"
-    _vb(target, env, "portfolios", "add", "bench")  # creates the ledger
+    run_vb(target, env, "portfolios", "add", "bench")  # creates the ledger
     vb_import = measure([VB, "--db", str(target), "prices", "import", str(big)], repeats=1, env=env)
     raw = raw_import(work / "raw.sqlite", big)
     report.add(f"vb prices import of {imported:,} prices", vb_import, Timing(raw, 0), "sqlite3 executemany",

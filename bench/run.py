@@ -34,6 +34,11 @@ PY = sys.executable
 OUT = Path(__file__).parent / "out"
 
 
+def run_vb(db: Path, env: dict[str, str], *args: str) -> None:
+    """`vb --db DB ARGS` for building a benchmark's ledger; output is discarded, failure raises."""
+    subprocess.run([VB, "--db", str(db), *args], check=True, capture_output=True, env={**os.environ, **env})
+
+
 @dataclass
 class Timing:
     median: float

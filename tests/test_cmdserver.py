@@ -29,6 +29,14 @@ OPEN = ("positions", "add", "AAPL", "--at", "2026-01-02", "--qty", "100", "--cas
 BUY = ("trades", "add", "AAPL", "buy", "2", "--price", "150", "--commission", "1", "--key", "fill-1")
 
 
+def stop_server(directory: Path) -> None:
+    """Stop the server whose socket is in `directory` (if any) and remove the directory."""
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    subprocess.run([VB_EXE, "server", "stop"], env={**env, "VB_SERVER_SOCKET": str(directory / "s.sock")},
+                   capture_output=True, timeout=30)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture
 def socket_dir() -> Iterator[Path]:
     """A short private directory for the socket (a Unix socket path has at most 107 bytes)."""
@@ -36,10 +44,7 @@ def socket_dir() -> Iterator[Path]:
     try:
         yield directory
     finally:
-        env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
-        env["VB_SERVER_SOCKET"] = str(directory / "s.sock")
-        subprocess.run([VB_EXE, "server", "stop"], env=env, capture_output=True, timeout=30)
-        shutil.rmtree(directory, ignore_errors=True)
+        stop_server(directory)
 
 
 class Runner:
@@ -244,7 +249,4 @@ def test_another_users_server_is_never_used(tmp_path: Path) -> None:
                                 capture_output=True, text=True, timeout=60)
         assert answer.stdout.strip() == "b''", answer.stdout + answer.stderr  # the server hung up without a word
     finally:
-        env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
-        subprocess.run([VB_EXE, "server", "stop"], env={**env, "VB_SERVER_SOCKET": str(directory / "s.sock")},
-                       capture_output=True, timeout=30)
-        shutil.rmtree(directory, ignore_errors=True)
+        stop_server(directory)
