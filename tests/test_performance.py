@@ -143,7 +143,7 @@ def test_a_period_starting_mid_history():
     assert perf.start_value(MID) == D("11000")
     assert perf.end_value(MID) == D("11928.75")
     # Flows inside: +5000 at 07-01 00:00 (the start itself), −3000 at 10-01; none outside.
-    assert perf.period_flows(MID) == [Flow(datetime(2023, 7, 1), D(5000)), Flow(datetime(2023, 10, 1), D(-3000))]
+    assert MID.flows_inside == [Flow(datetime(2023, 7, 1), D(5000)), Flow(datetime(2023, 10, 1), D(-3000))]
     # 11928.75 − 11000 − 5000 + 3000
     assert perf.pnl(MID) == D("-1071.25")
     # TWR: [start, 07-01 deposit) is empty (11000 → 11000); 16000 → 14558.75; 11558.75 → 11928.75
@@ -260,7 +260,7 @@ def test_flows_outside_the_period_are_in_the_boundary_values():
     flows = (Flow(datetime(2022, 12, 31, 23), D(50)), Flow(datetime(2024, 1, 1), D(1000)))
     period = Period(datetime(2023, 1, 1), datetime(2024, 1, 1), points, flows)
     assert perf.start_value(period) == perf.end_value(period) == D(150)
-    assert perf.period_flows(period) == []
+    assert period.flows_inside == []
 
 
 def test_max_drawdown_of_the_growth_series():

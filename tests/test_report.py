@@ -162,6 +162,44 @@ def test_every_format_and_the_plot(vb, abc):
     assert vb("report", "NOPE").exit_code == 3
 
 
+def test_a_back_dated_opening_starts_the_position_when_it_happened(vb):
+    """Opened today with --at 2023-01-02: the report counts from 2023-01-02, not from today."""
+    ok(vb("positions", "add", "XYZ", "--qty", "10", "--cash", "1000", "--anchor", "100", "--at", "2023-01-02"))
+    ok(vb("prices", "add", "XYZ", "100", "--at", "2023-01-02"))
+    ok(vb("prices", "add", "XYZ", "110", "--at", "2023-12-29"))
+    row = _report(vb, "XYZ", "--since", "2023-01-01", "--until", "2023-12-31")[0]
+    # the opening is the contribution: 1000 cash + 10 sh at 100; the stock went 100 → 110
+    assert (row["start_value"], row["contributions"], row["end_value"], row["pnl"]) == ("0", "2000", "2100", "100")
+    assert (row["twr"], row["stock_return"], row["hold_value"], row["excess"]) == ("0.05", "0.1", "2100", "0")
+
+
+def test_a_split_keeps_the_value_and_the_returns_whole(vb):
+    """2:1 on 06-01: 10 sh at 120 before = 20 sh at 60 after; no drawdown, the stock gained 40%."""
+    ok(vb("positions", "add", "ABC", "--qty", "10", "--cash", "0", "--anchor", "100", "--at", "2023-01-02"))
+    for day, price in (("2023-01-02", "100"), ("2023-05-31", "120"), ("2023-06-01", "60"), ("2023-12-29", "70")):
+        ok(vb("prices", "add", "ABC", price, "--at", day))
+    ok(vb("splits", "add", "ABC", "2:1", "--date", "2023-06-01"))
+    row = _report(vb, "ABC", "--since", "2023-01-01", "--until", "2023-12-31")[0]
+    assert (row["contributions"], row["end_value"], row["pnl"]) == ("1000", "1400", "400")  # 20 sh · 70
+    assert (row["twr"], row["stock_return"], row["max_drawdown"]) == ("0.4", "0.4", "0")  # 70·2/100 − 1
+    assert (row["hold_value"], row["excess"]) == ("1400", "0")  # the 10 start shares are 20 after the split
+
+
+def test_a_portfolio_total_is_measured_at_day_ends_not_at_mixed_moments(vb):
+    """A rises at 10:00 the day B halves at 00:00: at 00:00 the sum would mix B's new price with
+    A's old one (1000 + 500), a fall the portfolio never had at any day's end (1500 + 500)."""
+    for symbol in ("A", "B"):
+        ok(vb("positions", "add", symbol, "--qty", "100", "--cash", "0", "--anchor", "10", "--at", "2023-03-01"))
+        ok(vb("prices", "add", symbol, "10", "--at", "2023-03-01"))
+    ok(vb("prices", "add", "B", "5", "--at", "2023-03-02"))
+    ok(vb("prices", "add", "A", "15", "--at", "2023-03-02T10:00:00Z"))
+    a, b, total = _report(vb, "--since", "2023-03-01", "--until", "2023-03-02")
+    assert (a["max_drawdown"], b["max_drawdown"]) == ("0", "0.5")
+    assert (total["start_value"], total["end_value"], total["twr"], total["max_drawdown"]) == ("0", "2000", "0", "0")
+    # +50% in two days is 1.5^182.5 − 1 ≈ 1.3·10^32 a year: too large to annualise, said so
+    assert a["twr_annualized"] is None and "too short to annualise" in a["notes"]
+
+
 prices = st.lists(st.decimals(min_value=D("1"), max_value=D("1000"), places=2), min_size=3, max_size=12)
 
 

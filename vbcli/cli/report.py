@@ -47,7 +47,7 @@ def report_command(
         end += timedelta(microseconds=1)  # --until is inclusive: the period ends at 00:00 after it
     if start is not None and end is not None and start >= end:
         raise UsageError("--since is after --until; the period would be empty.")
-    result = read(lambda s: report.report(s, ref=pos, portfolio=portfolio, since=start, until=end))
+    result = read(lambda s: report.report(s, ref=pos, portfolio=portfolio, since=start, until=end, curves=plot))
     show(result.rows, fmt, title="report", table_columns=TABLE_COLUMNS, empty_columns=report.FIELDS)
     if plot:
         _plot(result.curves, sys.stdout if fmt in ("table", "plain") else sys.stderr)

@@ -26,9 +26,12 @@ Conventions, in one place:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from bisect import bisect_left
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from typing import Any, NamedTuple
 
 from vbcli.domain.numbers import ONE, ZERO, normalize
 from vbcli.domain.xirr import solve_growth
@@ -37,18 +40,21 @@ RATE_CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN)
 RATE_PLACES = 10
 DAYS_PER_YEAR = Decimal(365)
 SECONDS_PER_DAY = Decimal(86400)
+MICROSECOND = timedelta(microseconds=1)
+EXACT = Context(prec=80)  # sums of value × microseconds: no rounding at any size a ledger holds
 
 
-@dataclass(frozen=True)
-class ValuePoint:
-    """The value (qty·price + cash + receivable) after every event at `at`, at a priced moment."""
+class ValuePoint(NamedTuple):
+    """The value (qty·price + cash + receivable) after every event at `at`, at a priced moment.
+
+    A tuple, not a dataclass: a report makes one per position and priced day (100 000s).
+    """
 
     at: datetime
     value: Decimal
 
 
-@dataclass(frozen=True)
-class Flow:
+class Flow(NamedTuple):
     """An external flow: positive = contribution (deposit, opening), negative = withdrawal."""
 
     at: datetime
@@ -75,8 +81,38 @@ class Period:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError("a period must not end before it starts")
-        object.__setattr__(self, "points", tuple(sorted(self.points, key=lambda p: p.at)))
-        object.__setattr__(self, "flows", tuple(sorted(self.flows, key=lambda f: f.at)))
+        object.__setattr__(self, "points", _by_time(self.points))
+        object.__setattr__(self, "flows", _by_time(self.flows))
+
+    # Derived once: every figure of a row reads them (cached_property writes the instance dict).
+    @cached_property
+    def times(self) -> list[datetime]:
+        return [point.at for point in self.points]
+
+    @cached_property
+    def flows_inside(self) -> list[Flow]:
+        """External flows inside [start, end), those at the same moment summed into one."""
+        merged: dict[datetime, Decimal] = {}
+        for flow in self.flows:
+            if self.start <= flow.at < self.end:
+                merged[flow.at] = merged.get(flow.at, ZERO) + flow.amount
+        return [Flow(at, amount) for at, amount in merged.items() if amount != 0]
+
+    @cached_property
+    def events(self) -> list[tuple[datetime, int, Decimal]]:
+        """Flows (kind 0, amount) and points (kind 1, value) inside the period, flows first at a moment."""
+        events = [(f.at, 0, f.amount) for f in self.flows_inside]
+        first, last = bisect_left(self.times, self.start), bisect_left(self.times, self.end)
+        events += [(p.at, 1, p.value) for p in self.points[first:last]]
+        return sorted(events)  # (at, kind) never ties: one point per moment, flows summed per moment
+
+    @cached_property
+    def chain(self) -> Measured | list[Decimal]:  # twr, its annualised form and the drawdown share it
+        return _chain(self)
+
+
+def _by_time(items: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(sorted(items, key=lambda item: item.at))  # stable; linear on the walk's sorted series
 
 
 def _rate(value: Decimal) -> Decimal:
@@ -96,22 +132,10 @@ def value_before(period: Period, moment: datetime) -> Decimal:
     The latest point strictly before it (0 if none) plus the external flows made after that
     point and before `moment` (a point already includes the flows at or before its time).
     """
-    latest, since = ZERO, None
-    for point in period.points:
-        if point.at >= moment:
-            break
-        latest, since = point.value, point.at
+    before = bisect_left(period.times, moment)  # points[:before] are strictly before it
+    latest, since = (period.points[before - 1].value, period.points[before - 1].at) if before else (ZERO, None)
     pending = sum((f.amount for f in period.flows if (since is None or f.at > since) and f.at < moment), ZERO)
     return latest + pending
-
-
-def period_flows(period: Period) -> list[Flow]:
-    """External flows inside [start, end), those at the same moment summed into one."""
-    merged: dict[datetime, Decimal] = {}
-    for flow in period.flows:
-        if period.start <= flow.at < period.end:
-            merged[flow.at] = merged.get(flow.at, ZERO) + flow.amount
-    return [Flow(at, amount) for at, amount in merged.items() if amount != 0]
 
 
 def start_value(period: Period) -> Decimal:
@@ -123,12 +147,12 @@ def end_value(period: Period) -> Decimal:
 
 
 def contributions(period: Period) -> Decimal:
-    return sum((f.amount for f in period_flows(period) if f.amount > 0), ZERO)
+    return sum((f.amount for f in period.flows_inside if f.amount > 0), ZERO)
 
 
 def withdrawals(period: Period) -> Decimal:
     """The withdrawals as a positive amount."""
-    return -sum((f.amount for f in period_flows(period) if f.amount < 0), ZERO)
+    return -sum((f.amount for f in period.flows_inside if f.amount < 0), ZERO)
 
 
 def pnl(period: Period) -> Decimal:
@@ -147,12 +171,14 @@ def annualize(period_return: Decimal | None, days: Decimal) -> Measured:
         return Measured(None, "the value went below zero")
     with localcontext(RATE_CONTEXT):
         annual = growth ** (DAYS_PER_YEAR / days) - ONE if growth > 0 else -ONE
+    if annual.adjusted() >= RATE_CONTEXT.prec - RATE_PLACES:  # 10 places would not fit in 40 digits
+        return Measured(None, "the annualised rate is above 10^30: the period is too short to annualise")
     return Measured(_rate(annual))
 
 
 def growth_index(period: Period) -> Measured:
     """The chain-linked TWR growth factor over the period (1 = no change); see `twr`."""
-    chained = _chain(period)
+    chained = period.chain
     return chained if isinstance(chained, Measured) else Measured(chained[-1])
 
 
@@ -161,25 +187,18 @@ def growth_series(period: Period) -> list[Decimal]:
 
     Flows do not move it, so it is what `max_drawdown` needs; empty when `twr` is None.
     """
-    chained = _chain(period)
+    chained = period.chain
     return [] if isinstance(chained, Measured) else chained
-
-
-def _events(period: Period) -> list[tuple[datetime, int, Decimal]]:
-    """Flows (kind 0, amount) and points (kind 1, value) inside the period, flows first at a moment."""
-    events = [(f.at, 0, f.amount) for f in period_flows(period)]
-    events += [(p.at, 1, p.value) for p in period.points if period.start <= p.at < period.end]
-    return sorted(events, key=lambda e: (e[0], e[1]))
 
 
 def _chain(period: Period) -> Measured | list[Decimal]:
     """Walk flows and points in time order (flows first at a shared moment), linking at flows."""
-    flows = period_flows(period)
+    flows = period.flows_inside
     if start_value(period) <= 0 and not flows:
         return Measured(None, "nothing was invested during the period")
     index, base, current, since = ONE, start_value(period), start_value(period), period.start
     series = [ONE]
-    for at, kind, amount in _events(period) + [(period.end, 0, ZERO)]:
+    for at, kind, amount in [*period.events, (period.end, 0, ZERO)]:
         if kind == 1:
             current = amount
             if base > 0:
@@ -218,7 +237,7 @@ def twr_annualized(period: Period) -> Measured:
 def irr_cash_flows(period: Period) -> list[tuple[Decimal, Decimal]]:
     """(days from start, amount into the investment): start value, the flows, −end value."""
     flows = [(ZERO, start_value(period))]
-    flows += [(days_between(period.start, f.at), f.amount) for f in period_flows(period)]
+    flows += [(days_between(period.start, f.at), f.amount) for f in period.flows_inside]
     flows.append((days_between(period.start, period.end), -end_value(period)))
     return [(t, amount) for t, amount in flows if amount != 0]
 
@@ -305,11 +324,12 @@ def mean_value(period: Period) -> Measured:
     total_days = days_between(period.start, period.end)
     if total_days <= 0:
         return Measured(None, "the period is empty")
+    # Σ value × elapsed microseconds, exact, over the whole span: the same mean as in days.
     weighted, left, current = ZERO, period.start, start_value(period)
-    for at, kind, amount in _events(period) + [(period.end, 0, ZERO)]:
-        weighted += current * days_between(left, at)
+    for at, kind, amount in [*period.events, (period.end, 0, ZERO)]:
+        weighted = EXACT.fma(current, (at - left) // MICROSECOND, weighted)
         left, current = at, (amount if kind == 1 else current + amount)
-    return Measured(RATE_CONTEXT.divide(weighted, total_days))
+    return Measured(RATE_CONTEXT.divide(weighted, Decimal((period.end - period.start) // MICROSECOND)))
 
 
 def turnover(traded_notional: Decimal, mean: Measured) -> Measured:

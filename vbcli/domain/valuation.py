@@ -19,14 +19,45 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import NamedTuple
 
 from vbcli.domain.accounting import dividend_amounts
 from vbcli.domain.facts import Deposit, DividendEx, DividendPay, Fact, Fill, Opening, Split, Withdrawal
-from vbcli.domain.numbers import CONTEXT, ZERO, round_money
-from vbcli.domain.performance import Flow, ValuePoint
+from vbcli.domain.numbers import CONTEXT, ONE, ZERO, round_money
+from vbcli.domain.performance import RATE_CONTEXT, Flow, ValuePoint
 
 _RANK = {Opening: 0, Split: 1, DividendEx: 1, Deposit: 2, Withdrawal: 2}
-_PRICE_RANK, _OTHER_RANK = 3, 4
+_FLOW_RANK, _PRICE_RANK, _OTHER_RANK = 2, 3, 4
+FILL_RANK = _OTHER_RANK  # fills and payments: after flows and a price at the same instant, in record order
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+class FillRow(NamedTuple):
+    """An executed fill as the walk reads it: a plain tuple, because a report reads 100 000s.
+
+    It sorts with the other events as (at, rank, seq); `realized` is the stored replay's
+    realized P&L of a sell (None: average cost, as SPEC §3); `cash_amount` the cash it moved
+    as recorded (None: q·P half-up to the minor unit).
+    """
+
+    at: datetime
+    rank: int
+    seq: int
+    side: str
+    qty: Decimal
+    price: Decimal
+    commission: Decimal
+    realized: Decimal | None = None
+    cash_amount: Decimal | None = None
+
+    @classmethod
+    def of(cls, fill: Fill, realized: Decimal | None = None) -> FillRow:
+        """The row of a Fill fact (readers of 100 000s build them with tuple.__new__ instead)."""
+        return cls(fill.at, _OTHER_RANK, fill.seq, fill.side, fill.qty, fill.price, fill.commission, realized, fill.cash_amount)
+
+
+def _point(at: datetime, value: Decimal) -> ValuePoint:
+    return tuple.__new__(ValuePoint, (at, value))  # type: ignore[type-var]
 
 
 @dataclass(frozen=True)
@@ -45,6 +76,8 @@ class Walk:
     start: Holdings = field(default_factory=Holdings)
     end: Holdings = field(default_factory=Holdings)
     start_price: tuple[datetime, Decimal] | None = None  # at or before the start (or the first one after it)
+    start_splits: Decimal = ONE  # the splits' product (new/old) up to the start price's observation
+    split_factor: Decimal = ONE  # shares per start share between the start price and the end price
     end_price: tuple[datetime, Decimal] | None = None  # the latest before the end
     end_cost: Decimal = ZERO  # cost basis of the shares held at the end
     unpriced: bool = False  # shares were held at a moment with no price observed yet
@@ -67,107 +100,145 @@ class Walk:
 
 
 class _State:
-    def __init__(self, currency: str, realized: dict[str, Decimal]) -> None:
-        self.currency, self.realized = currency, realized
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
         self.qty = self.cash = self.receivable = self.cost = ZERO
         self.price: tuple[datetime, Decimal] | None = None
+        self.splits = ONE  # the product of new/old of the splits applied so far
+        self.price_splits = ONE  # ... when the current price was observed
         self.pending: dict[str, Decimal] = {}
 
-    def value(self) -> Decimal | None:
-        if self.qty == 0:
+    def value(self) -> Decimal:
+        """qty·price + cash + receivable; only called when priced (no shares, or a price seen)."""
+        if self.qty == 0 or self.price is None:
             return self.cash + self.receivable
-        if self.price is None:
-            return None
         return CONTEXT.multiply(self.qty, self.price[1]) + self.cash + self.receivable
 
     def holdings(self) -> Holdings:
         return Holdings(self.qty, self.cash, self.receivable)
 
 
-def _events(facts: Iterable[Fact], prices: Iterable[tuple[datetime, Decimal]]) -> list[tuple[datetime, int, int, object]]:
-    merged: list[tuple[datetime, int, int, object]] = [
-        (fact.at, _RANK.get(type(fact), _OTHER_RANK), fact.seq, fact) for fact in facts]
+Event = tuple  # (at, rank, seq, ...): a FillRow, or (at, rank, seq, fact | price)
+
+
+def _events(facts: Iterable[Fact], fills: Iterable[FillRow], prices: Iterable[tuple[datetime, Decimal]]) -> list[Event]:
+    merged: list[Event] = [(fact.at, _RANK.get(type(fact), _OTHER_RANK), fact.seq, fact) for fact in facts]
+    merged += fills
     merged += [(at, _PRICE_RANK, 0, price) for at, price in prices]
-    merged.sort(key=lambda e: (e[0], e[1], e[2]))
+    # (at, rank, seq) never ties (seq is unique per fact, a symbol has one price per time), so
+    # the tuples sort as they are; fills and prices come sorted, which timsort merges cheaply.
+    merged.sort()
     return merged
 
 
 def walk(facts: Sequence[Fact], prices: Sequence[tuple[datetime, Decimal]], *, start: datetime, end: datetime,
-         realized: dict[str, Decimal], currency: str = "USD", flush_at: Iterable[datetime] = ()) -> Walk:
-    """Replay `facts` with `prices` (oldest first) and measure the period [start, end).
+         realized: dict[str, Decimal] | None = None, currency: str = "USD", flush_at: Iterable[datetime] = (),
+         fills: Sequence[FillRow] = (), hold_curve: bool = False) -> Walk:
+    """Replay `facts` and `fills` with `prices` (oldest first) and measure the period [start, end).
 
-    `flush_at`: more instants (other positions' flows, for a portfolio total) just before
-    which the value must be a point.
+    Fills come either as Fill facts (their realized P&L from `realized`, by trade id) or,
+    for speed, as FillRows sorted by (at, seq). `flush_at`: more instants (other positions' flows, for a
+    portfolio total) just before which the value must be a point. `hold_curve`: also the hold
+    value at every point (for --plot).
     """
-    state, out = _State(currency, realized), Walk(since=start)
-    pending: tuple[datetime, Decimal] | None = None  # the last value of the current day, not yet a point
-    observed_day = None
+    realized = realized or {}
+    rows = [FillRow.of(f, realized.get(f.trade_id)) for f in facts if isinstance(f, Fill)]
+    others = [f for f in facts if not isinstance(f, Fill)] if rows else facts
+    fills = sorted([*fills, *rows]) if rows else fills
+    state, out = _State(currency), Walk(since=start)
+    pending_at: datetime | None = None  # the moment of the current day's last value, not yet a point
+    pending_day = observed_day = None
     started = False
-    cuts, cut = sorted(flush_at), 0
-    for at, rank, _seq, item in _events(facts, prices):
+    cuts = iter(sorted(flush_at))
+    next_cut = next(cuts, _NEVER)
+    multiply = CONTEXT.multiply
+    for event in _events(others, fills, prices):
+        at, rank = event[0], event[1]
         if at >= end:
             break
         if not started and at >= start:
             started = True
             _begin(out, state, start)
-        if pending is not None:
-            while cut < len(cuts) and cuts[cut] <= pending[0]:
-                cut += 1
-            flow = rank == 2 or isinstance(item, Opening)
-            if at.date() != pending[0].date() or flow or (cut < len(cuts) and cuts[cut] <= at):
-                if not (flow and pending[0] == at):  # a point at a flow's moment would count as after it
-                    _emit(out, state, pending, started and observed_day == pending[0].date())
-                pending = None
-        inside = started
+        day = at.date()
+        if pending_at is not None:
+            while next_cut <= pending_at:
+                next_cut = next(cuts, _NEVER)
+            flow = rank == _FLOW_RANK or rank == 0
+            if day != pending_day or flow or next_cut <= at:
+                if not (flow and pending_at == at):  # a point at a flow's moment would count as after it
+                    # Nothing was applied since the pending moment: the state is still its state.
+                    _emit(out, state, _point(pending_at, state.value()), started and observed_day == pending_day, hold_curve)
+                pending_at = None
         if rank == _PRICE_RANK:
-            state.price = (at, item)  # type: ignore[assignment]
-            observed_day = at.date()
+            state.price, state.price_splits = (at, event[3]), state.splits
+            observed_day = day
+            if started and out.start_price is None:  # opened inside the period: its first observed price
+                out.start_price, out.start_splits = state.price, state.price_splits
+        elif event.__class__ is FillRow:
+            # A fill, inline: the report replays 100 000s of them (SPEC §3's arithmetic).
+            _, _, _, side, qty, price, commission, gain, amount = event
+            notional = multiply(qty, price)
+            if amount is None:
+                amount = round_money(notional, currency)
+            if side == "buy":
+                state.qty += qty
+                state.cash -= amount + commission
+                state.cost += notional
+                gain = ZERO
+            else:
+                if gain is None:  # average cost: what §3 removes from the basis
+                    gain = notional - commission - (CONTEXT.divide(multiply(state.cost, qty), state.qty) if state.qty else ZERO)
+                state.cost -= notional - commission - gain
+                state.qty -= qty
+                state.cash += amount - commission
+                if state.qty == 0:
+                    state.cost = ZERO
+            state.price, state.price_splits = (at, price), state.splits
+            if started:
+                out.trades += 1
+                out.commission += commission
+                out.traded_notional += notional
+                out.realized_pnl += gain
+                if out.start_price is None:
+                    out.start_price, out.start_splits = state.price, state.price_splits
+            observed_day = day
         else:
-            _apply(out, state, item, inside)  # type: ignore[arg-type]
-            if isinstance(item, Fill):
-                observed_day = at.date()
-        value = state.value()
-        if value is None:
+            _apply(out, state, event[3], started)
+        if state.qty == 0 or state.price is not None:
+            pending_at, pending_day = at, day
+        else:
             out.unpriced = out.unpriced or state.qty > 0
-        else:
-            pending = (at, value)
     if not started:
         _begin(out, state, start)
-    if pending is not None:
-        _emit(out, state, pending, started and observed_day == pending[0].date())
+    if pending_at is not None:
+        _emit(out, state, _point(pending_at, state.value()), started and observed_day == pending_day, hold_curve)
     out.end, out.end_price, out.end_cost = state.holdings(), state.price, state.cost
-    if out.start_price is None:
-        out.start_price = _first_price_after(prices, facts, start, end)
+    if out.start_price is not None and out.end_price is not None:
+        out.split_factor = state.price_splits / out.start_splits
     return out
 
 
 def _begin(out: Walk, state: _State, start: datetime) -> None:
     out.start, out.start_price, out.hold_qty = state.holdings(), state.price, state.qty
+    out.start_splits = state.price_splits
 
 
-def _emit(out: Walk, state: _State, point: tuple[datetime, Decimal], priced_day: bool) -> None:
-    """A value point; inside the period also its hold value and (on a priced day) the allocation."""
-    out.points.append(ValuePoint(*point))
-    if point[0] < out.since:
+def _emit(out: Walk, state: _State, point: ValuePoint, priced_day: bool, hold_curve: bool) -> None:
+    """A value point; inside the period also (on a priced day) the allocation, and the hold value if asked."""
+    out.points.append(point)
+    at, value = point
+    if at < out.since or state.price is None:
         return
-    if state.price is not None and out.start_price is not None:
-        out.hold_points.append(ValuePoint(point[0], out.hold_at(state.price[1])))
-    if priced_day and point[1] > 0 and state.price is not None:
-        out.daily_allocations.append(CONTEXT.divide(CONTEXT.multiply(state.qty, state.price[1]), point[1]))
-
-
-def _first_price_after(prices: Sequence[tuple[datetime, Decimal]], facts: Iterable[Fact], start: datetime,
-                       end: datetime) -> tuple[datetime, Decimal] | None:
-    """For a position opened during the period: its first observed price."""
-    candidates = [p for p in prices if start <= p[0] < end][:1]
-    candidates += [(f.at, f.price) for f in facts if isinstance(f, Fill) and start <= f.at < end][:1]
-    return min(candidates, key=lambda p: p[0]) if candidates else None
+    price = state.price[1]
+    if hold_curve and out.start_price is not None:
+        out.hold_points.append(_point(at, out.hold_at(price)))
+    if priced_day and value > 0:
+        # 40 digits, as every rate: an allocation exactly at a guardrail is exact at any precision.
+        out.daily_allocations.append(RATE_CONTEXT.divide(CONTEXT.multiply(state.qty, price), value))
 
 
 def _apply(out: Walk, state: _State, fact: Fact, inside: bool) -> None:
-    if isinstance(fact, Fill):
-        _fill(out, state, fact, inside)
-    elif isinstance(fact, Deposit):
+    if isinstance(fact, Deposit):
         state.cash += fact.amount
         if inside:
             out.flows.append(Flow(fact.at, fact.amount))
@@ -192,6 +263,7 @@ def _apply(out: Walk, state: _State, fact: Fact, inside: bool) -> None:
         state.cash += net
     elif isinstance(fact, Split):
         state.qty = CONTEXT.divide(CONTEXT.multiply(state.qty, fact.new), fact.old)
+        state.splits = CONTEXT.divide(CONTEXT.multiply(state.splits, fact.new), fact.old)
         if inside:
             out.hold_qty = CONTEXT.divide(CONTEXT.multiply(out.hold_qty, fact.new), fact.old)
 
@@ -204,29 +276,4 @@ def _opening(out: Walk, state: _State, fact: Opening, inside: bool) -> None:
     price = state.price[1] if state.price is not None else fact.cost_per_share
     out.flows.append(Flow(fact.at, fact.cash + CONTEXT.multiply(fact.qty, price)))
     out.start, out.hold_qty, out.opened_inside = Holdings(fact.qty, fact.cash), fact.qty, True
-    out.start_price = state.price
-
-
-def _fill(out: Walk, state: _State, fact: Fill, inside: bool) -> None:
-    notional = CONTEXT.multiply(fact.qty, fact.price)
-    amount = round_money(notional, state.currency)
-    if fact.side == "buy":
-        state.qty += fact.qty
-        state.cash -= amount + fact.commission
-        state.cost += notional
-        gain = ZERO
-    else:
-        gain = state.realized.get(fact.trade_id)
-        if gain is None:  # average cost: what §3 removes from the basis
-            gain = notional - fact.commission - (CONTEXT.divide(CONTEXT.multiply(state.cost, fact.qty), state.qty) if state.qty else ZERO)
-        state.cost -= notional - fact.commission - gain
-        state.qty -= fact.qty
-        state.cash += amount - fact.commission
-        if state.qty == 0:
-            state.cost = ZERO
-    state.price = (fact.at, fact.price)
-    if inside:
-        out.trades += 1
-        out.commission += fact.commission
-        out.traded_notional += notional
-        out.realized_pnl += gain
+    out.start_price, out.start_splits = state.price, state.price_splits

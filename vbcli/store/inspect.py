@@ -16,7 +16,7 @@ from vbcli.store.settings import busy_timeout_seconds
 from vbcli.store.tables import APP_MARKER
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")  # oldest first; the last is SCHEMA_REVISION
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")  # oldest first; the last is SCHEMA_REVISION
 QUICK_CHECK_MAX_BYTES = 32 * 1024 * 1024  # larger ledgers get the structural check from `vb db check`
 
 

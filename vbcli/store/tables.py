@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from vbcli.store.columns import ExactDecimal, UTCDateTime
 
-SCHEMA_REVISION = "0004"  # the Alembic head this code writes; newer ledgers are refused
+SCHEMA_REVISION = "0005"  # the Alembic head this code writes; newer ledgers are refused
 APP_MARKER = "vb-ledger"
 
 
@@ -135,7 +135,7 @@ class Order(_Table, table=True):
 class Trade(_Table, table=True):
     __tablename__ = "trades"
     __table_args__ = (
-        Index("ix_trades_position_executed", "position_id", "executed_at"),
+        Index("ix_trades_position_executed", "position_id", "executed_at", "id"),  # time, then record order (0005)
         Index("ix_trades_executed", "executed_at"),
         Index("ix_trades_order", "order_id"),
     )

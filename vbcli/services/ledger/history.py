@@ -1,31 +1,31 @@
 """A position's facts for valuation (the report), read in a few indexed queries.
 
-The opening, deposits and withdrawals, applied ex-dates and payments of dividends, and the
-executed fills, as domain facts in record order (`seq`), plus each sell's stored realized
-P&L (what the replay derived for it, so the report never re-runs the lot booking).
+The opening, deposits and withdrawals, applied splits, applied ex-dates and payments of
+dividends as domain facts, and the executed fills as FillRows (a report reads 100 000s, so
+they come from the driver's cursor), each sell with its stored realized P&L (what the replay
+derived for it, so the report never re-runs the lot booking). `seq` is record order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from vbcli.domain.facts import Deposit, DividendEx, DividendPay, Fact, Fill, Opening, Withdrawal
-from vbcli.domain.numbers import ZERO
-from vbcli.store.tables import CashFlow, Dividend, Position, Trade
-
-CHUNK = 5000
+from vbcli.domain.facts import Deposit, DividendEx, DividendPay, Fact, Opening, Split, Withdrawal
+from vbcli.domain.valuation import FILL_RANK, FillRow
+from vbcli.store import rawread
+from vbcli.store.history import opening_fact
+from vbcli.store.tables import CashFlow, Dividend, Position, Split as SplitRow, Trade
 
 
 @dataclass
 class History:
     position: Position
     facts: list[Fact] = field(default_factory=list)
-    realized: dict[str, Decimal] = field(default_factory=dict)
+    fills: list[FillRow] = field(default_factory=list)
 
     @property
     def flow_times(self) -> list[datetime]:
@@ -36,8 +36,7 @@ def load(session: Session, position: Position, until: datetime | None = None) ->
     """The facts of `position` with an effective time before `until` (all when None)."""
     history = History(position)
     facts = history.facts
-    facts.append(Opening(at=position.created_at, qty=position.opening_qty, cash=position.opening_cash,
-                         cost_per_share=position.opening_avg_cost or ZERO, anchor=position.anchor or ZERO, seq=0))
+    facts.append(opening_fact(position))
     conn = session.connection()
     c = CashFlow.__table__.c  # type: ignore[attr-defined]
     flows = select(c.id, c.kind, c.amount, c.ts, c.ref_id).where(c.position_id == position.id)
@@ -51,6 +50,11 @@ def load(session: Session, position: Position, until: datetime | None = None) ->
             facts.append(Withdrawal(amount=-row.amount, at=row.ts, seq=seq))
         elif row.ref_id:
             facts.append(DividendPay(dividend_id=row.ref_id, at=row.ts, seq=seq))
+    sp = SplitRow.__table__.c  # type: ignore[attr-defined]
+    splits = select(sp.id, sp.ratio_new, sp.ratio_old, sp.effective_date).where(sp.position_id == position.id,
+                                                                               sp.status == "applied")
+    for row in conn.execute(splits.order_by(sp.effective_date, sp.id)):
+        facts.append(Split(split_id=row.id, new=row.ratio_new, old=row.ratio_old, on=row.effective_date, seq=len(facts)))
     d = Dividend.__table__.c  # type: ignore[attr-defined]
     dividends = select(d.id, d.per_share, d.withholding, d.ex_date).where(d.position_id == position.id, d.gross.is_not(None))
     for row in conn.execute(dividends.order_by(d.ex_date, d.id)):
@@ -62,13 +66,16 @@ def load(session: Session, position: Position, until: datetime | None = None) ->
 
 def _fills(session: Session, history: History, until: datetime | None) -> None:
     t = Trade.__table__.c  # type: ignore[attr-defined]
-    query = select(t.id, t.side, t.qty, t.price, t.commission, t.executed_at, t.realized_pnl).where(
+    query = select(t.executed_at, t.side, t.qty, t.price, t.commission, t.realized_pnl, t.cash_amount).where(
         t.position_id == history.position.id, t.status == "executed")
     if until is not None:
         query = query.where(t.executed_at < until)
-    facts, realized = history.facts, history.realized
-    for row in session.connection().execute(query.order_by(t.executed_at, t.id).execution_options(yield_per=CHUNK)):
-        facts.append(Fill(trade_id=row.id, side=row.side, qty=row.qty, price=row.price, commission=row.commission,
-                          at=row.executed_at, seq=len(facts)))
-        if row.side == "sell":
-            realized[row.id] = row.realized_pnl
+    dialect = session.connection().dialect
+    decimal, time = rawread.decimals(dialect), rawread.times(dialect)
+    shared = rawread.Memo(decimal)  # quantities, prices and commissions recur: each distinct cell is read once
+    seq, row = len(history.facts), tuple.__new__  # FillRow's NamedTuple __new__ is Python code: 100 000s of calls
+    history.fills = [
+        row(FillRow, (time(at), FILL_RANK, seq + n, side, shared[qty], shared[price], shared[commission],
+                      decimal(realized) if side == "sell" else None, None if cash is None else shared[cash]))
+        for n, (at, side, qty, price, commission, realized, cash) in enumerate(
+            rawread.driver_rows(session, query.order_by(t.executed_at, t.id)))]

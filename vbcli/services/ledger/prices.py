@@ -24,6 +24,7 @@ from vbcli.services.io.bulk import TableWriter
 from vbcli.services.io.pricefile import PriceFile, PriceRow
 from vbcli.services.shared import refs
 from vbcli.services.shared.audit import record_event
+from vbcli.store import rawread
 from vbcli.store.tables import Position, Price, Trade
 
 CHUNK = 5000  # rows checked and inserted together: memory stays flat however long the file
@@ -228,11 +229,17 @@ def list_prices(session: Session, *, symbol: str | None = None, since: datetime 
     return [price_view(row) for row in session.connection().execute(query)]
 
 
-def series(session: Session, symbol: str, until: datetime) -> list[tuple[datetime, Decimal]]:
-    """Every stored price of `symbol` before `until`, oldest first (the report's valuation)."""
+def series(session: Session, symbol: str, until: datetime, times: rawread.Memo | None = None) -> list[tuple[datetime, Decimal]]:
+    """Every stored price of `symbol` before `until`, oldest first (the report's valuation).
+
+    `times`: stored time → datetime, shared between symbols (a rawread.Memo: daily closes share their times).
+    """
     p = Price.__table__.c  # type: ignore[attr-defined]
     query = select(p.at, p.price).where(p.symbol == symbol, p.at < until).order_by(p.at)
-    return [(row.at, row.price) for row in session.connection().execute(query.execution_options(yield_per=CHUNK))]
+    dialect = session.connection().dialect
+    memo = times if times is not None else rawread.Memo(rawread.times(dialect))  # (an empty Memo is falsy)
+    decimal, time = rawread.decimals(dialect), memo.__getitem__
+    return [(time(at), decimal(price)) for at, price in rawread.driver_rows(session, query)]
 
 
 def max_age_ago(age: timedelta, now: datetime | None = None) -> datetime:

@@ -7,13 +7,13 @@ opening; end is 00:00 UTC after --until, or now. Values use the stored prices an
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from vbcli.domain import performance as perf
@@ -21,9 +21,12 @@ from vbcli.domain.numbers import ZERO, normalize
 from vbcli.domain.performance import Flow, Measured, Period, ValuePoint
 from vbcli.domain.timeparse import utcnow
 from vbcli.domain.valuation import Walk, walk
+from vbcli import nogc
 from vbcli.errors import UsageError
 from vbcli.services.ledger import history, prices
 from vbcli.services.shared import refs
+from vbcli.store import rawread
+from vbcli.store.history import opened_at
 from vbcli.store.tables import Portfolio, Position
 
 FIELDS = [
@@ -60,24 +63,28 @@ class PositionPeriod:
 
 
 def report(session: Session, *, ref: str | None = None, portfolio: str | None = None, since: datetime | None = None,
-           until: datetime | None = None) -> Report:
-    """One row per position, then a total row per portfolio (position_id null), and their curves."""
+           until: datetime | None = None, curves: bool = False) -> Report:
+    """One row per position, then a total row per portfolio (position_id null); with `curves`, their curves too."""
     end = until or utcnow()
     if since is not None and since >= end:
         raise UsageError("--since must be before --until (and before now).")
     groups = _positions(session, ref, portfolio, since, end)
+    times = rawread.Memo(rawread.times(session.connection().dialect))
     rows: list[dict[str, Any]] = []
-    curves: list[Curve] = []
-    for (name, currency), positions in groups.items():
-        histories = [history.load(session, p, end) for p in positions]
-        cuts = sorted({at for h in histories for at in h.flow_times})
-        measured = [_measure(session, h, name, currency, since, end, cuts) for h in histories]
-        own = [position_row(m) for m in measured]
-        total, curve = total_row(measured, own, name, currency, since, end)
-        rows += [*own, total]
-        curves += [Curve(f"{name}/{m.row.symbol}", _inside(m.walk.points, m.period), m.walk.hold_points) for m in measured]
-        curves.append(curve)
-    return Report(rows, curves)
+    drawn: list[Curve] = []
+    with nogc.paused():  # every fill and price becomes a tuple: 100 000s of them
+        for (name, currency), positions in groups.items():
+            histories = [history.load(session, p, end) for p in positions]
+            cuts = sorted({at for h in histories for at in h.flow_times})
+            measured = [_measure(session, h, name, currency, since, end, cuts, times, curves) for h in histories]
+            own = [position_row(m) for m in measured]
+            total, period = total_row(measured, own, name, currency, since, end, cuts)
+            rows += [*own, total]
+            if curves:
+                drawn += [Curve(f"{name}/{m.row.symbol}", _inside(m.walk.points, m.period), m.walk.hold_points) for m in measured]
+                drawn.append(Curve(f"{name} (total)", _inside(list(period.points), period),
+                                   merged_points((m.walk.hold_points for m in measured), cuts)))
+    return Report(rows, drawn)
 
 
 def _inside(points: list[ValuePoint], period: Period) -> list[ValuePoint]:
@@ -91,22 +98,24 @@ def _positions(session: Session, ref: str | None, portfolio: str | None, since: 
         owner = session.get(Portfolio, row.portfolio_id)
         assert owner is not None
         return {(owner.name, owner.currency): [row]}
-    query = select(Position, Portfolio).join(Portfolio).where(Position.created_at < end)
+    opened = func.coalesce(Position.opened_at, Position.created_at)  # rows before 0002: their creation
+    query = select(Position, Portfolio).join(Portfolio).where(opened < end)
     if portfolio:
         query = query.where(Portfolio.id == refs.portfolio_by_name(session, portfolio).id)
     if since is not None:
         query = query.where((Position.closed_at == None) | (Position.closed_at >= since))  # noqa: E711
     groups: dict[tuple[str, str], list[Position]] = {}
-    for row, owner in session.exec(query.order_by(Portfolio.name, Position.symbol, Position.created_at, Position.id)).all():
+    for row, owner in session.exec(query.order_by(Portfolio.name, Position.symbol, opened, Position.id)).all():
         groups.setdefault((owner.name, owner.currency), []).append(row)
     return groups
 
 
 def _measure(session: Session, h: history.History, name: str, currency: str, since: datetime | None, end: datetime,
-             cuts: list[datetime]) -> PositionPeriod:
-    start = since or h.position.created_at
-    observed = prices.series(session, h.position.symbol, end)
-    result = walk(h.facts, observed, start=start, end=end, realized=h.realized, currency=currency, flush_at=cuts)
+             cuts: list[datetime], times: rawread.Memo, curves: bool) -> PositionPeriod:
+    start = since or opened_at(h.position)
+    observed = prices.series(session, h.position.symbol, end, times)
+    result = walk(h.facts, observed, start=start, end=end, fills=h.fills, currency=currency, flush_at=cuts,
+                  hold_curve=curves)
     return PositionPeriod(h.position, name, currency, Period(start, end, tuple(result.points), tuple(result.flows)), result)
 
 
@@ -156,7 +165,8 @@ def position_row(m: PositionPeriod) -> dict[str, Any]:
         Measured(ZERO) if w.end.qty == 0 else Measured(None, reason))
     figures.put("unrealized_pnl", unrealized)
     start_price = w.start_price[1] if w.start_price else None
-    figures.put("stock_return", perf.stock_return(start_price, end_price))
+    # A split between the two prices changes what one share is: compare like with like.
+    figures.put("stock_return", perf.stock_return(start_price, end_price * w.split_factor if end_price is not None else None))
     hold = perf.hold_value(w.hold_qty, w.start.cash, w.start.receivable, end_price, w.hold_dividends, w.net_flows) \
         if w.hold_qty > 0 else Measured(w.start.cash + w.start.receivable + w.hold_dividends + w.net_flows)
     figures.put("hold_value", Measured(normalize(hold.value)) if hold.value is not None else hold)
@@ -175,28 +185,42 @@ def _finish(figures: _Figures) -> dict[str, Any]:
     return row
 
 
-def merged_points(series: Iterable[list[ValuePoint]]) -> list[ValuePoint]:
-    """The sum of several step functions: at each moment, every series' latest value."""
+def merged_points(series: Iterable[list[ValuePoint]], cuts: Sequence[datetime] = ()) -> list[ValuePoint]:
+    """The sum of several step functions, thinned as each position's own points are.
+
+    At each moment every series' latest value is summed; of those sums only the last of each
+    day and the last before each cut (an external flow of any position) are kept. The moments
+    between are mixes (one position already at today's value, another still at yesterday's)
+    that no day-end figure should see.
+    """
     latest: dict[int, Decimal] = {}
     total, points = ZERO, []
-    tagged = [[(p.at, index, p.value) for p in points_] for index, points_ in enumerate(series)]
-    for at, index, value in heapq.merge(*tagged):
+    point = ValuePoint._make
+    tagged = sorted((p.at, index, p.value) for index, points_ in enumerate(series) for p in points_)
+    upcoming = iter(cuts)
+    next_cut = next(upcoming, None)
+    last_day = None
+    for at, index, value in tagged:
+        day = at.date()
+        if points:
+            last = points[-1][0]
+            while next_cut is not None and next_cut <= last:
+                next_cut = next(upcoming, None)
+            if last == at or (day == last_day and not (next_cut is not None and next_cut <= at)):
+                points.pop()  # superseded: same moment, or a later one the same day with no flow between
         total += value - latest.get(index, ZERO)
         latest[index] = value
-        if points and points[-1].at == at:
-            points[-1] = ValuePoint(at, total)
-        else:
-            points.append(ValuePoint(at, total))
+        points.append(point((at, total)))
+        last_day = day
     return points
 
 
 def total_row(measured: list[PositionPeriod], rows: list[dict[str, Any]], name: str, currency: str, since: datetime | None,
-              end: datetime) -> tuple[dict[str, Any], Curve]:
-    """The portfolio's row: values and flows summed, rates from the summed series."""
+              end: datetime, cuts: Sequence[datetime] = ()) -> tuple[dict[str, Any], Period]:
+    """The portfolio's row (values and flows summed, rates from the summed series) and its period."""
     start = since or min((m.period.start for m in measured), default=end)
     flows: list[Flow] = [f for m in measured for f in m.walk.flows]
-    period = Period(start, end, tuple(merged_points(m.walk.points for m in measured)), tuple(flows))
-    curve = Curve(f"{name} (total)", _inside(list(period.points), period), merged_points(m.walk.hold_points for m in measured))
+    period = Period(start, end, tuple(merged_points((m.walk.points for m in measured), cuts)), tuple(flows))
     unpriced = [m.row.symbol for m in measured if m.walk.end.qty > 0 and m.walk.end_price is None]
     reason = f"no price of {', '.join(unpriced)} before the end of the period"
     figures = _Figures()
@@ -216,4 +240,4 @@ def total_row(measured: list[PositionPeriod], rows: list[dict[str, Any]], name: 
     notional = sum((m.walk.traded_notional for m in measured), ZERO)
     figures.put("turnover", perf.turnover(notional, perf.mean_value(period)) if not unpriced else Measured(None, reason))
     figures.put("in_guardrails", Measured(None, "guardrails are per position"))
-    return _finish(figures), curve
+    return _finish(figures), period
