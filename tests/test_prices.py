@@ -51,7 +51,8 @@ def test_import_csv_stdin_and_one_symbol_files(vb, tmp_path):
 
 def test_a_bad_file_is_reported_by_line_and_nothing_is_written(vb, ledger, tmp_path):  # an existing ledger: no creation notice
     bad = tmp_path / "bad.csv"
-    bad.write_text("symbol,date,price\nAAPL,2026-11-26,150\nAAPL,2026-13-01,1\n,2026-11-26,5\nMSFT,2026-11-26,abc\nMSFT,2026-11-27,0\n")
+    bad.write_text("symbol,date,price\nAAPL,2026-11-26,150\nAAPL,2026-13-01,1\n,2026-11-26,5\nMSFT,2026-11-26,abc\nMSFT,2026-11-27,0\n"
+                   "MSFT,2026-11-28,1.1234567890123\nMSFT,2026-11-29,1.123456789012\nMSFT,2026-11-30\nMSFT,2026-12-01,1000000000000000\n")
     done = vb("prices", "import", str(bad))
     assert done.exit_code == 7 and done.stdout == ""
     assert done.stderr.splitlines() == [
@@ -59,7 +60,10 @@ def test_a_bad_file_is_reported_by_line_and_nothing_is_written(vb, ledger, tmp_p
         f"{bad}:4: symbol is missing",
         f"{bad}:5: price 'abc' is not a positive decimal number such as 152.3",
         f"{bad}:6: price must be greater than zero",
-        f"vb: {bad} has 4 problems; nothing was imported.",
+        f"{bad}:7: price '1.1234567890123' has more than 12 decimal places",  # line 8 has exactly 12: good
+        f"{bad}:9: price is missing",
+        f"{bad}:10: price '1000000000000000' is too large",
+        f"vb: {bad} has 7 problems; nothing was imported.",
     ]
     assert _prices(vb) == []
     no_column = vb("prices", "import", "-", input="symbol,price\nAAPL,1\n")

@@ -13,11 +13,10 @@ import io
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from vbcli.domain.numbers import MAX_FRACTION_DIGITS, MAX_MAGNITUDE
 from vbcli.domain.timeparse import parse_time
@@ -28,8 +27,9 @@ STDIN = "-"
 _PRICE = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")  # a plain positive decimal
 
 
-@dataclass(frozen=True)
-class PriceRow:
+class PriceRow(NamedTuple):
+    """One good row (a tuple: an import reads millions)."""
+
     line: int
     symbol: str
     at: datetime
@@ -100,9 +100,14 @@ class PriceFile:
 
     def _row(self, line: int, cells: list[str], columns: tuple[int | None, int, int]) -> PriceRow | None:
         symbol_at, when_at, price_at = columns
-        symbol = self.symbol or self._symbol(line, _cell(cells, symbol_at))
-        at = self._time(line, _cell(cells, when_at))
-        price = self._price(line, _cell(cells, price_at))
+        try:
+            symbol_cell = "" if symbol_at is None else cells[symbol_at].strip()
+            when_cell, price_cell = cells[when_at].strip(), cells[price_at].strip()
+        except IndexError:  # a short row: the missing cells are empty
+            symbol_cell, when_cell, price_cell = (_cell(cells, index) for index in columns)
+        symbol = self.symbol or self._symbol(line, symbol_cell)
+        at = self._time(line, when_cell)
+        price = self._price(line, price_cell)
         if symbol is None or at is None or price is None:
             return None
         return PriceRow(line, symbol, at, price)
@@ -152,12 +157,12 @@ class PriceFile:
             trouble = f"price {text[:40]!r} is not a positive decimal number such as 152.3"
         else:
             value = Decimal(text)
-            exponent = value.as_tuple().exponent
+            dot = text.find(".")  # the pattern allows digits, one dot, digits: the places are after the dot
             if value == 0:
                 trouble = "price must be greater than zero"
             elif value >= MAX_MAGNITUDE:
                 trouble = f"price {text[:40]!r} is too large"
-            elif isinstance(exponent, int) and -exponent > MAX_FRACTION_DIGITS:
+            elif dot >= 0 and len(text) - dot - 1 > MAX_FRACTION_DIGITS:
                 trouble = f"price {text[:40]!r} has more than {MAX_FRACTION_DIGITS} decimal places"
             else:
                 return value

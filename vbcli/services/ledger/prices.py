@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from vbcli import nogc
 from vbcli.domain.numbers import fmt
 from vbcli.domain.timeparse import rfc3339, utcnow
 from vbcli.errors import BadInputData, Conflict, problem
@@ -180,12 +181,13 @@ def import_file(session: Session, *, path: str, symbol: str | None = None, repla
     file = PriceFile(path, symbol)
     importer = _Importer(session, file, replace)
     chunk: list[PriceRow] = []
-    for row in file.rows():
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
-            importer.chunk(chunk)
-            chunk = []
-    importer.chunk(chunk)
+    with nogc.paused():  # a row is a few small objects, millions of them, and no cycles
+        for row in file.rows():
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                importer.chunk(chunk)
+                chunk = []
+        importer.chunk(chunk)
     if file.problems:
         raise BadInputData(_sentence(file.source, file.problems), details=_shown(file.source, file.problems))
     if importer.conflicts:
