@@ -124,12 +124,13 @@ def vb_proc(db_url: str, tmp_path: Path) -> VbRunner:
     return make_process_runner(db_url, tmp_path)
 
 
-def make_process_runner(db_url: str | None, home: Path) -> VbRunner:
+def make_process_runner(db_url: str | None, home: Path, base_env: dict[str, str] | None = None) -> VbRunner:
+    """`vb` processes with a private HOME; `base_env` for every run (a command server's socket, say)."""
     assert VB_EXE, "the vb console script is not installed (pip install -e .)"
 
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
         full_env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
-        full_env.update({"HOME": str(home), "VB_DATA_DIR": str(home / "data")})
+        full_env.update({"HOME": str(home), "VB_DATA_DIR": str(home / "data"), **(base_env or {})})
         full_env.update(env or {})
         argv = [VB_EXE, *(["--db", db_url] if db_url else []), *args]
         done = subprocess.run(argv, input=input, capture_output=True, text=True, env=full_env, timeout=timeout)

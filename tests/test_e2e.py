@@ -1,20 +1,54 @@
-"""The installed `vb` as a real process with a private HOME: persistence, start-up, concurrency."""
+"""The installed `vb` as a real process with a private HOME: persistence, start-up, concurrency.
+
+Every test runs twice: each `vb` on its own (VB_SERVER=off), and through a command server
+(vbcli/cmdserver), which must give the same outputs, exit codes and ledger.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal as D
+from pathlib import Path
 
-from conftest import make_process_runner
+import pytest
 
-WORKERS = 8
-TRADES_EACH = 7  # 56 processes in all: enough to interleave, few enough for the suite's time
+from conftest import CLEAN_ENV, VB_EXE, make_process_runner
+
+WORKERS = 16  # client processes at once: through a server, 16 workers share one ledger
+TRADES_EACH = 3  # 48 processes in all: enough to interleave, few enough for the suite's time
 
 
-def test_data_persists_across_processes_in_the_default_ledger(tmp_path):
-    vb = make_process_runner(None, tmp_path)  # no --db: the default file in VB_DATA_DIR
+@pytest.fixture(params=["alone", "server"])
+def via(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The environment of every `vb` of a test: in-process, or through a private command server."""
+    if request.param == "alone":
+        yield {"VB_SERVER": "off"}
+        return
+    directory = Path(tempfile.mkdtemp(prefix="vbs-"))  # short: a socket path has at most 107 bytes
+    env = {"VB_SERVER_SOCKET": str(directory / "s.sock"), "VB_SERVER_IDLE": "300"}
+    base = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    control = {**base, **env, "HOME": str(directory)}
+    try:
+        started = subprocess.run([VB_EXE, "server", "start"], env=control, capture_output=True, text=True, timeout=60)
+        assert started.returncode == 0, started.stderr
+        yield env
+        status = json.loads(subprocess.run([VB_EXE, "server", "status", "--json"], env=control, capture_output=True,
+                                           text=True, timeout=60).stdout)
+        assert status["running"] and status["served"] > 0, status  # the commands did go through it
+    finally:
+        subprocess.run([VB_EXE, "server", "stop"], env=control, capture_output=True, timeout=60)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_data_persists_across_processes_in_the_default_ledger(tmp_path, via):
+    vb = make_process_runner(None, tmp_path, via)  # no --db: the default file in VB_DATA_DIR
     added = vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150")
     assert added.exit_code == 0, added.stderr
     ledger = tmp_path / "data" / "vb.sqlite"
@@ -32,8 +66,8 @@ def test_data_persists_across_processes_in_the_default_ledger(tmp_path):
     assert (info["source"], info["engine"], info["trades"]) == ("default", "sqlite", 1)
 
 
-def test_version_and_help_work(tmp_path):
-    vb = make_process_runner(None, tmp_path)
+def test_version_and_help_work(tmp_path, via):
+    vb = make_process_runner(None, tmp_path, via)
     version = vb("--version")
     assert version.exit_code == 0 and version.stdout.startswith("vb ") and version.stderr == ""
     helped = vb("--help")
@@ -43,10 +77,10 @@ def test_version_and_help_work(tmp_path):
     assert not (tmp_path / "data").exists()  # neither opens the ledger
 
 
-def test_tracebacks_only_with_vb_debug(tmp_path):
+def test_tracebacks_only_with_vb_debug(tmp_path, via):
     notes = tmp_path / "notes.txt"
     notes.write_text("not a ledger\n")
-    vb = make_process_runner(str(notes), tmp_path)
+    vb = make_process_runner(str(notes), tmp_path, via)
     quiet = vb("portfolios", "list")
     assert quiet.exit_code == 6 and "Traceback" not in quiet.stderr
     assert quiet.stderr.count("\n") == 1
@@ -55,8 +89,8 @@ def test_tracebacks_only_with_vb_debug(tmp_path):
     assert loud.stderr.strip().splitlines()[-1].startswith("vb: ")
 
 
-def test_concurrent_writers_lose_nothing(db_url, tmp_path):
-    vb = make_process_runner(db_url, tmp_path)
+def test_concurrent_writers_lose_nothing(db_url, tmp_path, via):
+    vb = make_process_runner(db_url, tmp_path, via)
     opened = vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "1000", "--cash", "100000", "--anchor", "10", "--json")
     assert opened.exit_code == 0, opened.stderr
 
@@ -77,12 +111,12 @@ def test_concurrent_writers_lose_nothing(db_url, tmp_path):
         codes = [code for codes in pool.map(worker, range(WORKERS)) for code in codes]
     assert codes == [0] * (WORKERS * TRADES_EACH), failures[:3]
 
-    # Each worker: 4 buys and 3 sells of 1 share at 10 → +1 share, cash −10; 7 commissions of 0.01.
-    # 8 workers: qty 1 000 + 8 = 1 008; cash 100 000 − 80 − 56·0.01 = 99 919.44.
+    # Each worker: buy, sell, buy of 1 share at 10 → +1 share, cash −10; 3 commissions of 0.01.
+    # 16 workers: qty 1 000 + 16 = 1 016; cash 100 000 − 160 − 48·0.01 = 99 839.52.
     shown = json.loads(vb("positions", "show", "AAPL", "--json").stdout)
-    assert D(shown["qty"]) == D("1008")
-    assert D(shown["cash"]) == D("99919.44")
-    assert D(shown["total_commission"]) == D("0.56")
+    assert D(shown["qty"]) == D("1016")
+    assert D(shown["cash"]) == D("99839.52")
+    assert D(shown["total_commission"]) == D("0.48")
     trades = json.loads(vb("trades", "list", "--json").stdout)
     assert len(trades) == WORKERS * TRADES_EACH
     assert len({t["key"] for t in trades}) == WORKERS * TRADES_EACH
@@ -90,8 +124,8 @@ def test_concurrent_writers_lose_nothing(db_url, tmp_path):
     assert len(filled) == WORKERS * TRADES_EACH
 
 
-def test_one_key_retried_concurrently_makes_one_trade(db_url, tmp_path):
-    vb = make_process_runner(db_url, tmp_path)
+def test_one_key_retried_concurrently_makes_one_trade(db_url, tmp_path, via):
+    vb = make_process_runner(db_url, tmp_path, via)
     assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--cash", "1000").exit_code == 0
 
     def attempt(_: int):  # type: ignore[no-untyped-def]

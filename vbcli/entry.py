@@ -9,7 +9,10 @@ the value (see _plain_str_parameters).
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def main() -> None:

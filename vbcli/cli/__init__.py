@@ -22,7 +22,9 @@ class VbGroup(TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-        manual.apply(self)
+        if not getattr(self, "_vb_manual", False):  # once per built tree (a server's workers share one)
+            manual.apply(self)
+            self._vb_manual = True
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except NoArgsIsHelpError as error:

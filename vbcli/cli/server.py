@@ -19,7 +19,8 @@ def _status_row(answer: dict[str, Any] | None) -> dict[str, Any]:
 
     running = bool(answer) and not answer.get("stale")
     return {"running": running, "pid": answer.get("pid") if answer else None,
-            "workers": answer.get("workers") if running else None, "socket": str(wire.socket_path())}
+            "workers": answer.get("workers") if running else None, "socket": str(wire.socket_path()),
+            "served": answer.get("served") if running else None}
 
 
 @app.command("start")

@@ -8,7 +8,10 @@ import signal
 import socket
 import struct
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 from vbcli.cmdserver import wire
 
@@ -26,7 +29,7 @@ def run(argv: list[str]) -> int | None:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.settimeout(wire.HANDSHAKE_SECONDS)
-        conn.connect(str(path))
+        conn.connect(path)
         request = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd(), "umask": _umask(),
                    "fingerprint": wire.fingerprint()}
         wire.send_json(conn, request)

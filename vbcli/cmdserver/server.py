@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     """`python -m vbcli.cmdserver [IDLE_SECONDS]`: listen, say the pid on stdout, then serve
     detached from the starting terminal until stopped, stale or idle."""
     idle = float(argv[0]) if argv else wire.idle_seconds()
-    path = wire.socket_path()
+    path = Path(wire.socket_path())
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if path.parent.stat().st_uid != os.getuid():
         sys.exit(f"vb: {path.parent} belongs to another user; the command server was not started.")
@@ -71,6 +71,7 @@ class Server:
         self.fingerprint = wire.fingerprint()
         self.started = time.time()
         self.workers: dict[int, socket.socket] = {}
+        self.served = 0  # commands run since the start (`vb server status`)
         self.stopping = False
         if path.exists() or path.is_symlink():
             path.unlink()
@@ -142,7 +143,7 @@ class Server:
                 self.stopping = True  # another vb is installed: let the next start bring it
             elif request.get("ping"):
                 wire.send_json(conn, {"pid": os.getpid(), "started": self.started, "workers": len(self.workers),
-                                      "socket": str(self.path)})
+                                      "served": self.served, "socket": str(self.path)})
             elif request.get("stop"):
                 wire.send_json(conn, {"pid": os.getpid(), "stopping": True})
                 self.stopping = True
@@ -157,6 +158,7 @@ class Server:
         pid = os.fork()
         if pid:
             self.workers[pid] = conn  # kept to report a worker ended by a signal
+            self.served += 1
             return
         code = 1
         try:

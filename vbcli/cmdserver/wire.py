@@ -3,14 +3,16 @@ and the framing of messages. Standard library only: every `vb` run imports this.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import struct
 import sys
-from pathlib import Path
-from typing import Any
+import zlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 HANDSHAKE_SECONDS = 1.0  # a server that has not answered by then is dead or hung: run in-process
 IDLE_SECONDS = 900  # a server with no command for this long exits (VB_SERVER_IDLE overrides)
@@ -32,21 +34,22 @@ _LENGTH = struct.Struct("!I")
 MAX_REQUEST = 4 * 1024 * 1024
 
 
-def socket_path() -> Path:
+def socket_path() -> str:
     """The per-user socket: VB_SERVER_SOCKET, else $XDG_RUNTIME_DIR/vb/server.sock, else a
-    private directory of the user's own under the temporary directory."""
+    private directory of the user's own under the temporary directory. A string: pathlib is
+    an import every `vb` run would pay."""
     override = os.environ.get("VB_SERVER_SOCKET")
     if override:
-        return Path(override)
+        return override
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = Path(runtime) / "vb" if runtime else Path(os.environ.get("TMPDIR") or "/tmp") / f"vb-{os.getuid()}"
-    return base / "server.sock"
+    base = os.path.join(runtime, "vb") if runtime else os.path.join(os.environ.get("TMPDIR") or "/tmp", f"vb-{os.getuid()}")
+    return os.path.join(base, "server.sock")
 
 
-def private_socket(path: Path) -> bool:
+def private_socket(path: str | Path) -> bool:
     """The socket and its directory belong to this user and nobody else can enter the directory."""
     try:
-        directory, sock = os.stat(path.parent), os.lstat(path)
+        directory, sock = os.stat(os.path.dirname(path)), os.lstat(path)
     except OSError:
         return False
     uid = os.getuid()
@@ -56,15 +59,17 @@ def private_socket(path: Path) -> bool:
 def fingerprint() -> str:
     """Which vb is installed: the interpreter and every module file's size and time. A server
     whose fingerprint differs from its client's was started by another version: it is stale."""
-    package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(f"{sys.executable}\0{sys.version}\0{package}".encode())
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    parts = [f"{sys.executable}\0{sys.version}\0{package}"]
     for folder, dirs, files in sorted(os.walk(package)):
         dirs.sort()
         for name in sorted(files):
             if name.endswith(".py"):
                 info = os.stat(os.path.join(folder, name))
-                digest.update(f"{folder}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
-    return digest.hexdigest()
+                parts.append(f"{folder}/{name}\0{info.st_size}\0{info.st_mtime_ns}")
+    # Change detection, not security (the socket is private): two checksums, no hashlib import.
+    text = "\0".join(parts).encode()
+    return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}{len(text):x}"
 
 
 def send_json(conn: socket.socket, value: Any) -> None:
