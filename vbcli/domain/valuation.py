@@ -136,10 +136,10 @@ def walk(facts: Sequence[Fact], prices: Sequence[tuple[datetime, Decimal]], *, s
          fills: Sequence[FillRow] = (), hold_curve: bool = False) -> Walk:
     """Replay `facts` and `fills` with `prices` (oldest first) and measure the period [start, end).
 
-    Fills come either as Fill facts (their realized P&L from `realized`, by trade id) or,
-    for speed, as FillRows sorted by (at, seq). `flush_at`: more instants (other positions' flows, for a
-    portfolio total) just before which the value must be a point. `hold_curve`: also the hold
-    value at every point (for --plot).
+    Fills come either as Fill facts (their realized P&L from `realized`, by trade id) or, for
+    speed, as FillRows sorted by (at, seq). `flush_at`: more instants (other positions' flows,
+    for a portfolio total) just before which the value must be a point. `hold_curve`: also the
+    hold value at every point (for --plot).
     """
     realized = realized or {}
     rows = [FillRow.of(f, realized.get(f.trade_id)) for f in facts if isinstance(f, Fill)]
