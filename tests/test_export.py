@@ -190,3 +190,22 @@ def test_large_export_keeps_memory_flat(tmp_path):
             assert sum(1 for _ in handle) == count + 2  # header + the vb trade + the bulk rows
     # Ten times the rows would need hundreds of MB more if rows were held; allow 40 MB of noise.
     assert peaks[200_000] < peaks[20_000] + 40_000, peaks
+
+
+def test_trades_csv_cells_that_need_rewriting(vb, tmp_path):
+    """Rows whose cells are quoted, neutralised or signed mix with plain ones; every line is what
+    the generic CSV writer makes of the same trades (the SQLite path joins plain rows in SQL)."""
+    from vbcli import render
+    from vbcli.services.shared.views import TRADE_FIELDS
+
+    assert vb("positions", "add", "AAPL", "--at", "2020-01-01", "--qty", "100", "--cash", "10000", "--anchor", "150").exit_code == 0
+    keys = ["-5", "+3.25", "=x", "a,b", 'q"t', "é ✓", "-0", "@a", "'b", "plain"]
+    rows = "".join(f'AAPL,{"sell" if i % 2 else "buy"},{i + 1},{100 + i * 7.5},0,2026-01-0{i % 9 + 1}T10:00:0{i % 10}.5Z,'
+                   f'"{key.replace(chr(34), chr(34) * 2)}"\n' for i, key in enumerate(keys))
+    (tmp_path / "fills.csv").write_text("symbol,side,qty,price,commission,executed_at,key\n" + rows, encoding="utf-8")
+    assert vb("import", "trades", str(tmp_path / "fills.csv")).exit_code == 0
+    text = vb("export", "trades", "--format", "csv").stdout
+    expected = io.StringIO()
+    render.render(json.loads(vb("export", "trades", "--format", "json").stdout), "csv", out=expected, columns=list(TRADE_FIELDS))
+    assert text == expected.getvalue()
+    assert any(row["realized_pnl"].startswith("-") for row in csv.DictReader(io.StringIO(text)))

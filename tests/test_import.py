@@ -180,3 +180,55 @@ def test_import_all_refuses_damaged_chains(sqlite_url, tmp_path):
     result = target("import", "all", str(tmp_path / "x.json"))
     assert result.exit_code == 7 and "altered" in result.stderr
     assert json.loads(target("export", "all", "--format", "json").stdout)["positions"] == []
+
+
+def test_imported_rows_and_events_are_those_of_the_builders(opened, tmp_path):
+    """The bulk writer builds rows in storage form; they are what services/shared/builders make."""
+    from vbcli.domain.jsonvalue import json_value
+    from vbcli.services.shared import builders
+    from vbcli.services.shared.audit import dumps
+    from vbcli.services.shared.idempotency import request_hash
+    from vbcli.services.shared.views import TRADE_FIELDS
+
+    vb = opened
+    path = tmp_path / "fills.csv"
+    path.write_text(HEADER + 'AAPL,buy,10,145.50,,2026-01-05T15:00:00.250Z,"ké""y\\1 ✓"\n'
+                    "AAPL,sell,4,160.25,1,2026-01-06T15:00:00Z,=k2\n"
+                    "MSFT,buy,2,390,0.5,2026-01-02T10:00:00Z,\n", encoding="utf-8")
+    assert vb("import", "trades", str(path)).exit_code == 0
+    ledger = json.loads(vb("export", "all", "--format", "json").stdout)
+    events = {(e["trade_id"] or e["order_id"], e["type"]): e for e in ledger["events"]}
+    keys = {k["key"]: k for k in ledger["idempotency_keys"]}
+    symbols = {p["id"]: p["symbol"] for p in ledger["positions"]}
+    assert len(ledger["trades"]) == 3 and set(keys) == {'ké"y\\1 ✓', "=k2"}
+    for trade in ledger["trades"]:
+        shown = {name: trade[name] for name in TRADE_FIELDS}
+        typed = {**shown, **{name: Decimal(shown[name]) for name in ("qty", "price", "commission", "anchor_before") if shown[name]}}
+        symbol, filled = symbols[trade["position_id"]], events[(trade["id"], "order_filled")]
+        after = json.loads(filled["data"])
+        placed = builders.order_placed(symbol=symbol, position_id=trade["position_id"], order_id=trade["order_id"], side=trade["side"],
+                                       qty=Decimal(trade["qty"]), limit=None, source="import")
+        specs = [placed, *builders.fill_events(symbol=symbol, trade=typed, qty_after=Decimal(after["qty_after"]),
+                                               cash_after=Decimal(after["cash_after"]))]
+        for spec in specs:
+            stored = events[(trade["id"] if spec["type"] != "order_placed" else trade["order_id"], spec["type"])]
+            assert (stored["message"], stored["data"]) == (spec["message"], dumps(spec["data"]))
+        if trade["key"]:
+            key = keys[trade["key"]]
+            assert key["result"] == json.dumps(json_value(shown), ensure_ascii=False)
+            assert key["request_hash"] == request_hash("import.trades", json_value(shown))
+    assert vb("db", "check").exit_code == 0
+
+
+def test_a_back_dated_import_continues_the_event_chain(opened, tmp_path):
+    """Each position's position_rederived event and the fills' events share one hash chain."""
+    vb = opened
+    later, earlier = tmp_path / "later.csv", tmp_path / "earlier.csv"
+    later.write_text(HEADER + "AAPL,buy,1,150,0,2026-01-10T00:00:00Z,\nMSFT,buy,1,390,0,2026-01-10T00:00:00Z,\n")
+    earlier.write_text(HEADER + "AAPL,buy,2,140,0,2026-01-05T00:00:00Z,\nMSFT,buy,1,380,0,2026-01-05T00:00:00Z,\n")
+    assert vb("import", "trades", str(later)).exit_code == 0
+    result = vb("import", "trades", str(earlier))
+    assert result.exit_code == 0, result.stderr
+    types = [event["type"] for event in json.loads(vb("export", "events", "--format", "json").stdout)]
+    assert types.count("position_rederived") == 2 and types.count("order_filled") == 4
+    assert vb("db", "check").exit_code == 0

@@ -91,10 +91,12 @@ def export(session: Session, *, kind: str, format: str, filters: Filters, sink: 
     elif kind == "all":
         write_all(session, sink)
     elif kind == "trades" and format == "csv" and session.info.get("vb_dialect") == "sqlite":
-        from vbcli.services.io.fastcsv import write_trades_csv
+        from sqlalchemy import literal_column
 
-        columns = [Trade.__table__.c[name] for name in TRADE_FIELDS]  # type: ignore[attr-defined]
-        write_trades_csv(session, trades_query(session, filters, *columns), sink)
+        from vbcli.services.io.fastcsv import LINE_SQL, write_trades_csv
+
+        stmt = trades_query(session, filters, literal_column(LINE_SQL), Trade.__table__.c.id)  # type: ignore[attr-defined]
+        write_trades_csv(session, stmt, sink)
     else:
         columns = list(TRADE_FIELDS) if kind == "trades" else None
         out.render(_chunked(ROWS[kind](session, filters), sink), format, out=sink.stream, columns=columns)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from vbcli import nogc
 from vbcli.domain.timeparse import utcnow
 from vbcli.domain.words import did_you_mean
 from vbcli.errors import BadInputData, Conflict, UsageError, VbError, problem
@@ -27,6 +28,7 @@ from vbcli.store.tables import IdempotencyKey, Position, Trade
 INPUT_FORMATS = ("csv", "json", "ndjson")
 Progress = Callable[[int], None]
 CHUNK = 5000  # fills checked, applied and inserted together: memory stays flat however long the file
+KEYS_PER_QUERY = 5000  # a chunk's keys looked up at once (SQLite allows 32 766 parameters, PostgreSQL 65 535)
 
 
 def input_format(path: str, chosen: str | None) -> str:
@@ -52,8 +54,8 @@ def _existing(session: Session, keys: set[str]) -> tuple[dict[str, Trade], dict[
     trades: dict[str, Trade] = {}
     seen: dict[str, IdempotencyKey] = {}
     ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):
-        part = ordered[start:start + 500]
+    for start in range(0, len(ordered), KEYS_PER_QUERY):
+        part = ordered[start:start + KEYS_PER_QUERY]
         trades.update({t.key: t for t in session.exec(select(Trade).where(Trade.key.in_(part)))})  # type: ignore[union-attr, misc]
         seen.update({k.key: k for k in session.exec(select(IdempotencyKey).where(IdempotencyKey.key.in_(part)))})  # type: ignore[attr-defined, misc]
     return trades, seen
@@ -154,6 +156,12 @@ def import_trades(session: Session, *, source: str, rows: Iterable[tuple[int, di
     Rows are checked, applied and inserted CHUNK at a time, so memory stays flat; any problem
     anywhere raises, which rolls back the chunks already inserted.
     """
+    with nogc.paused():  # every fill becomes a few objects kept to the end, and none forms a cycle
+        return _import_trades(session, source, rows, progress)
+
+
+def _import_trades(session: Session, source: str, rows: Iterable[tuple[int, dict[str, str]]],
+                   progress: Progress | None) -> dict[str, Any]:
     run = _Run(session, progress)
     for chunk in _chunks(iter(rows)):
         run.chunk(chunk)

@@ -210,17 +210,17 @@ def _plan(schema: Schema, header: Header) -> list[tuple[str, int, bool]]:
 
 def _row(plan: list[tuple[str, int, bool]], cells: list[Any], source: str, line: int, *, undo: bool) -> Row:
     row: Row = {}
+    count = len(cells)
     for name, index, exact in plan:
-        text = cells[index] if 0 <= index < len(cells) else ""
-        if undo and text.startswith("'"):
+        text = cells[index] if 0 <= index < count else ""
+        if undo and text[:1] == "'":
             text = text[1:]
-        if not exact:
-            text = text.strip()
-        if _CONTROL.intersection(text):
-            bad = next(c for c in text if c in _CONTROL)
-            raise BadInputData(f"{source} holds a control character; nothing was done.", details=[problem(
-                source, line, f"{name} contains the control character {bad!r}; vb keeps text printable")])
-        row[name] = text
+        row[name] = text if exact else text.strip()
+    if not _CONTROL.isdisjoint("".join(row.values())):  # one test per row; the first bad field is named
+        name, text = next((name, text) for name, text in row.items() if not _CONTROL.isdisjoint(text))
+        bad = next(c for c in text if c in _CONTROL)
+        raise BadInputData(f"{source} holds a control character; nothing was done.", details=[problem(
+            source, line, f"{name} contains the control character {bad!r}; vb keeps text printable")])
     return row
 
 

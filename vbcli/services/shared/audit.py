@@ -29,19 +29,23 @@ def dumps(value: Any) -> str:
     return encode_sorted(json_value(value))
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else string(value)
-
-
 def chain_hash(prev: str, row: dict[str, Any], stamp: str) -> str:
     """sha256 over the previous hash and the event's own fields (`stamp` is its ts in RFC 3339).
 
     The payload is the sorted-key compact JSON of {prev, id, seq, ts, type, position_id,
     order_id, trade_id, message, data}, written out directly: bulk imports hash every row.
     """
-    payload = (f'{{"data":{string(row["data"])},"id":{string(row["id"])},"message":{string(row["message"])},'
-               f'"order_id":{_text(row["order_id"])},"position_id":{_text(row["position_id"])},"prev":{string(prev)},'
-               f'"seq":{row["seq"]},"trade_id":{_text(row["trade_id"])},"ts":{string(stamp)},"type":{string(row["type"])}}}')
+    return chain_hash_of(prev, row["id"], row["seq"], row["type"], row["position_id"], row["order_id"], row["trade_id"],
+                         row["message"], row["data"], stamp)
+
+
+def chain_hash_of(prev: str, event_id: str, seq: int, type: str, position_id: str | None, order_id: str | None,
+                  trade_id: str | None, message: str, data: str, stamp: str) -> str:
+    """`chain_hash` of an event given field by field (bulk imports hash every row)."""
+    payload = (f'{{"data":{string(data)},"id":{string(event_id)},"message":{string(message)},'
+               f'"order_id":{"null" if order_id is None else string(order_id)},'
+               f'"position_id":{"null" if position_id is None else string(position_id)},"prev":{string(prev)},'
+               f'"seq":{seq},"trade_id":{"null" if trade_id is None else string(trade_id)},"ts":{string(stamp)},"type":{string(type)}}}')
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
