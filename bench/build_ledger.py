@@ -58,7 +58,7 @@ def build(path: Path, n: int, vb: str) -> None:
 
     def flush() -> None:
         conn.executemany("INSERT INTO orders VALUES (?,?,?,?,NULL,'filled',?,?,'0',NULL,'',0,'trade',?,?)", orders)
-        conn.executemany("INSERT INTO trades VALUES (?,?,?,?,?,?,?,'0',?,'0',?,?,'executed',NULL,'',NULL,?,?)", trades)
+        conn.executemany("INSERT INTO trades VALUES (?,?,?,?,?,?,?,'0',?,'0',?,?,'executed',NULL,'',NULL,?,?,NULL)", trades)  # lots (0004): none
         conn.executemany("INSERT INTO events VALUES (?,?,?,'order_filled',?,?,?,?,'{}',?,?)", events)
         orders.clear(), trades.clear(), events.clear()
 
