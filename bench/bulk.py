@@ -13,18 +13,16 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import TRADE_COLUMNS, VB, Report, Timing, measure, run_vb  # noqa: E402
+from run import TRADE_COLUMNS, VB, Report, Timing, measure, run_vb, standalone  # noqa: E402
 
 POSITIONS = 40
 START = datetime(2021, 1, 1, tzinfo=timezone.utc)
@@ -102,11 +100,5 @@ def bulk_bench(report: Report, work: Path, env: dict[str, str], n: int, repeats:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    options = parser.parse_args()
-    result = Report()
-    with tempfile.TemporaryDirectory() as folder:
-        environment = {"VB_DATA_DIR": str(Path(folder) / "data"), "VB_FORMAT": "plain", "VB_SERVER": "off"}
-        bulk_bench(result, Path(folder), environment, 10_000 if options.quick else 100_000, 3)
-    print(result.markdown("Bulk import and export"))
+    standalone(__doc__, "Bulk import and export",
+               lambda report, folder, env, quick: bulk_bench(report, folder, env, 10_000 if quick else 100_000, 3))

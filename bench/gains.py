@@ -10,14 +10,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import VB, Report, measure, run_vb  # noqa: E402
+from run import VB, Report, measure, run_vb, standalone  # noqa: E402
 
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
@@ -49,12 +47,5 @@ def gains_bench(report: Report, work: Path, env: dict[str, str], fills: int, lot
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    options = parser.parse_args()
-    result = Report()
-    with tempfile.TemporaryDirectory() as folder:
-        environment = {"VB_DATA_DIR": str(Path(folder) / "data"), "VB_FORMAT": "plain", "VB_SERVER": "off"}
-        gains_bench(result, Path(folder), environment, 10_000 if options.quick else 100_000,
-                    2_000 if options.quick else 10_000, 3 if options.quick else 5)
-    print(result.markdown("Lots and gains"))
+    standalone(__doc__, "Lots and gains", lambda report, folder, env, quick: gains_bench(
+        report, folder, env, 10_000 if quick else 100_000, 2_000 if quick else 10_000, 3 if quick else 5))

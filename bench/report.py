@@ -11,16 +11,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import VB, Report, Timing, measure, run_vb  # noqa: E402
+from run import VB, Report, Timing, measure, run_vb, standalone  # noqa: E402
 
 POSITIONS = 30
 START = datetime(2023, 1, 2, tzinfo=timezone.utc)
@@ -84,14 +82,5 @@ def report_bench(report: Report, work: Path, env: dict[str, str], fills: int, pr
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    options = parser.parse_args()
-    result = Report()
-    with tempfile.TemporaryDirectory() as folder:
-        environment = {"VB_DATA_DIR": str(Path(folder) / "data"), "VB_FORMAT": "plain", "VB_SERVER": "off"}
-        if options.quick:
-            report_bench(result, Path(folder), environment, 10_000, 20_010, 100_000, 3)
-        else:
-            report_bench(result, Path(folder), environment, 100_000, 200_010, 1_000_000, 5)
-    print(result.markdown("Prices and report"))
+    standalone(__doc__, "Prices and report", lambda report, folder, env, quick: report_bench(
+        report, folder, env, *((10_000, 20_010, 100_000, 3) if quick else (100_000, 200_010, 1_000_000, 5))))

@@ -34,6 +34,21 @@ PY = sys.executable
 OUT = Path(__file__).parent / "out"
 
 
+def standalone(doc: str, title: str, bench) -> None:  # type: ignore[no-untyped-def]
+    """A benchmark script's `__main__`: `--quick`, a private data directory, vb in-process, the table printed.
+
+    `bench(report, folder, env, quick)` adds its measurements to `report`.
+    """
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    options = parser.parse_args()
+    result = Report()
+    with tempfile.TemporaryDirectory() as folder:
+        environment = {"VB_DATA_DIR": str(Path(folder) / "data"), "VB_FORMAT": "plain", "VB_SERVER": "off"}
+        bench(result, Path(folder), environment, options.quick)
+    print(result.markdown(title))
+
+
 def run_vb(db: Path, env: dict[str, str], *args: str) -> None:
     """`vb --db DB ARGS` for building a benchmark's ledger; output is discarded, failure raises."""
     subprocess.run([VB, "--db", str(db), *args], check=True, capture_output=True, env={**os.environ, **env})
