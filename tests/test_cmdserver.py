@@ -250,3 +250,43 @@ def test_another_users_server_is_never_used(tmp_path: Path) -> None:
         assert answer.stdout.strip() == "b''", answer.stdout + answer.stderr  # the server hung up without a word
     finally:
         stop_server(directory)
+
+
+def test_the_warm_up_touches_no_ledger_of_the_user_and_leaves_nothing(tmp_path: Path, socket_dir: Path) -> None:
+    """The server runs everyday commands once before serving (vbcli/cmdserver/warmup.py): on a
+    scratch ledger only, whatever SQL_URL and VB_DATA_DIR say, and gone afterwards."""
+    run = Runner(tmp_path / "ledger.sqlite", tmp_path, socket_dir / "s.sock")
+    scratch_parent = tmp_path / "tmp"
+    scratch_parent.mkdir()
+    users = tmp_path / "users-ledger.sqlite"
+    started = run("server", "start", SQL_URL=f"sqlite:///{users}", TMPDIR=str(scratch_parent))
+    assert started.returncode == 0, started.stderr
+    assert not users.exists() and not (tmp_path / "data").exists() and not run.ledger.exists()
+    assert list(scratch_parent.iterdir()) == []
+    # The first command through the warmed server opens a ledger of its own: its ids start afresh.
+    opened = run(*OPEN, "--format", "json")
+    assert opened.returncode == 0 and through_server(run), opened.stderr
+    assert json.loads(opened.stdout)["symbol"] == "AAPL"
+    assert json.loads(run("trades", "list", "--format", "json").stdout) == []  # nothing of the warm-up
+
+
+def test_warm_up_runs_every_command_and_restores_the_process(tmp_path: Path) -> None:
+    script = """
+import os, sys
+from vbcli.cmdserver import warmup
+from vbcli.domain import ids
+before = (dict(os.environ), os.getcwd(), list(sys.argv), sys.stdout)
+succeeded = warmup.warm_up()
+assert succeeded == len(warmup.COMMANDS), succeeded
+assert (dict(os.environ), os.getcwd(), list(sys.argv), sys.stdout) == before
+assert ids._last == (0, 0)
+from vbcli.store import transaction
+assert transaction.committed_writes == 0
+print("ok")
+"""
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env.update(HOME=str(tmp_path), VB_DATA_DIR=str(tmp_path / "data"), SQL_URL=f"sqlite:///{tmp_path / 'user.sqlite'}")
+    done = subprocess.run([str(Path(VB_EXE).parent / "python"), "-c", script], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+    assert not (tmp_path / "user.sqlite").exists() and not (tmp_path / "data").exists()

@@ -3,6 +3,7 @@ command. A worker is a fresh copy of the idle server, so no state passes between
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import select
@@ -66,6 +67,10 @@ def _preload() -> None:
 class Server:
     def __init__(self, path: Path, idle_seconds: float) -> None:
         _preload()
+        from vbcli.cmdserver.warmup import warm_up
+
+        warm_up()  # before the socket exists: a client never waits for it
+        gc.freeze()  # what the server holds stays out of the workers' collections: no copy-on-write of it
         self.path = path
         self.idle_seconds = idle_seconds
         self.fingerprint = wire.fingerprint()

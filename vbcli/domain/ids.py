@@ -54,6 +54,14 @@ def _reserve(count: int) -> tuple[int, int]:
     return millis, randomness
 
 
+def forget_last() -> None:
+    """Start this process's id sequence afresh (the command server, before forking workers
+    that would otherwise all continue the same sequence)."""
+    global _last
+    with _lock:
+        _last = (0, 0)
+
+
 def _decode(text: str) -> int:
     number = 0
     for char in text.lower():
