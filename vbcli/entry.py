@@ -9,8 +9,8 @@ the value (see _plain_str_parameters).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not typing's: every `vb` run would import typing for it
 if TYPE_CHECKING:
     from typing import Any
 

@@ -3,19 +3,19 @@ its exit code; None whenever the command should run in-process instead."""
 
 from __future__ import annotations
 
+import _signal  # signal, socket and typing cost more to import than all the rest (see wire)
+import _socket
 import os
-import signal
-import socket
 import struct
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from typing import Any
 
 from vbcli.cmdserver import wire
 
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 
 
 def run(argv: list[str]) -> int | None:
@@ -26,14 +26,14 @@ def run(argv: list[str]) -> int | None:
     path = wire.socket_path()
     if not wire.private_socket(path):
         return None
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         conn.settimeout(wire.HANDSHAKE_SECONDS)
         conn.connect(path)
         request = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd(), "umask": _umask(),
                    "fingerprint": wire.fingerprint()}
-        wire.send_json(conn, request)
-        answer = wire.recv_json(conn)
+        wire.send_message(conn, request)
+        answer = wire.recv_message(conn)
     except (OSError, ValueError, ConnectionError):
         conn.close()
         return None  # not reachable, or no answer in time: the worker (if any) never gets GO
@@ -52,7 +52,7 @@ def run(argv: list[str]) -> int | None:
     return _relay(conn)
 
 
-def _relay(conn: socket.socket) -> int:
+def _relay(conn: _socket.socket) -> int:
     """Forward signals to the worker and wait for its end."""
     def forward(signum: int, _frame: Any) -> None:
         try:
@@ -60,7 +60,7 @@ def _relay(conn: socket.socket) -> int:
         except OSError:
             pass
 
-    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
+    previous = {signum: _signal.signal(signum, forward) for signum in FORWARDED}
     try:
         conn.settimeout(None)
         kind = wire.recv_exact(conn, 1)
@@ -69,9 +69,9 @@ def _relay(conn: socket.socket) -> int:
         if kind == wire.KILLED:
             ended_by = wire.recv_exact(conn, 1)[0]
             for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            if ended_by not in (signal.SIGKILL, signal.SIGSTOP):  # those two cannot be caught anyway
-                signal.signal(ended_by, signal.SIG_DFL)
+                _signal.signal(signum, handler)
+            if ended_by not in (_signal.SIGKILL, _signal.SIGSTOP):  # those two cannot be caught anyway
+                _signal.signal(ended_by, _signal.SIG_DFL)
             os.kill(os.getpid(), ended_by)  # end as the in-process run would have: by that signal
             return 128 + ended_by
     except (OSError, ConnectionError, struct.error):

@@ -23,8 +23,8 @@ def ask(message: dict[str, Any]) -> dict[str, Any] | None:
     try:
         conn.settimeout(wire.HANDSHAKE_SECONDS * 2)
         conn.connect(str(path))
-        wire.send_json(conn, {**message, "fingerprint": wire.fingerprint()})
-        return wire.recv_json(conn)
+        wire.send_message(conn, {**message, "fingerprint": wire.fingerprint()})
+        return wire.recv_message(conn)
     except (OSError, ValueError, ConnectionError):
         return None
     finally:

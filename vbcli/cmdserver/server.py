@@ -142,15 +142,15 @@ class Server:
                 conn.close()
                 return
             conn.settimeout(wire.HANDSHAKE_SECONDS)
-            request = wire.recv_json(conn)
+            request = wire.recv_message(conn)
             if request.get("fingerprint") != self.fingerprint:
-                wire.send_json(conn, {"stale": True, "pid": os.getpid()})
+                wire.send_message(conn, {"stale": True, "pid": os.getpid()})
                 self.stopping = True  # another vb is installed: let the next start bring it
             elif request.get("ping"):
-                wire.send_json(conn, {"pid": os.getpid(), "started": self.started, "workers": len(self.workers),
+                wire.send_message(conn, {"pid": os.getpid(), "started": self.started, "workers": len(self.workers),
                                       "served": self.served, "socket": str(self.path)})
             elif request.get("stop"):
-                wire.send_json(conn, {"pid": os.getpid(), "stopping": True})
+                wire.send_message(conn, {"pid": os.getpid(), "stopping": True})
                 self.stopping = True
             elif isinstance(request.get("argv"), list):
                 self._fork_worker(conn, request)
@@ -181,7 +181,7 @@ def _work(conn: socket.socket, request: dict[str, Any]) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    wire.send_json(conn, {"ready": True, "pid": os.getpid()})
+    wire.send_message(conn, {"ready": True, "pid": os.getpid()})
     conn.settimeout(30)  # the client sends GO at once, or has gone (EOF)
     try:
         fds = wire.recv_go(conn)

@@ -1,18 +1,27 @@
 """What client and server share: where the socket lives, the installed program's fingerprint,
-and the framing of messages. Standard library only: every `vb` run imports this."""
+and the framing of messages.
+
+Every `vb` run imports this and the client, so both import only what the interpreter has
+built in or already loaded at start (`_socket`, `_signal`, `marshal`, `struct`, `zlib`):
+`socket`, `signal`, `json` and `typing` would cost more than the rest of the client. Messages
+are marshalled dicts of plain values; the server reads one only from a peer of its own uid,
+and a client only from a socket in a directory no other user can enter (private_socket).
+"""
 
 from __future__ import annotations
 
-import json
+import _socket
+import marshal
 import os
-import socket
 import struct
 import sys
 import zlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads the name)
 if TYPE_CHECKING:
     from pathlib import Path
+    from socket import socket
+    from typing import Any
 
 HANDSHAKE_SECONDS = 1.0  # a server that has not answered by then is dead or hung: run in-process
 IDLE_SECONDS = 900  # a server with no command for this long exits (VB_SERVER_IDLE overrides)
@@ -72,23 +81,24 @@ def fingerprint() -> str:
     return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}{len(text):x}"
 
 
-def send_json(conn: socket.socket, value: Any) -> None:
-    data = json.dumps(value).encode()
+def send_message(conn: socket, value: dict[str, Any]) -> None:
+    """One framed message: a dict of str, int, float, bool, None, lists and dicts of those."""
+    data = marshal.dumps(value)
     conn.sendall(_LENGTH.pack(len(data)) + data)
 
 
-def send_go(conn: socket.socket) -> None:
+def send_go(conn: socket) -> None:
     """GO with the standard descriptors. Sent only once a worker answered, so that no
     descriptor of the caller's (a pipe it reads to the end) is ever left with a hung server."""
-    conn.sendmsg([GO], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
+    conn.sendmsg([GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
 
 
-def recv_go(conn: socket.socket) -> list[int]:
+def recv_go(conn: socket) -> list[int]:
     """The client's descriptors if it said GO with all three; else [] (it is gone)."""
-    data, ancillary, _flags, _addr = conn.recvmsg(1, socket.CMSG_SPACE(3 * struct.calcsize("i")))
+    data, ancillary, _flags, _addr = conn.recvmsg(1, _socket.CMSG_SPACE(3 * struct.calcsize("i")))
     fds: list[int] = []
     for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
             usable = len(payload) - len(payload) % struct.calcsize("i")
             fds += list(struct.unpack(f"{usable // struct.calcsize('i')}i", payload[:usable]))
     if data == GO and len(fds) == 3:
@@ -98,7 +108,7 @@ def recv_go(conn: socket.socket) -> list[int]:
     return []
 
 
-def recv_exact(conn: socket.socket, size: int) -> bytes:
+def recv_exact(conn: socket, size: int) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
         chunk = conn.recv(size - len(chunks))
@@ -108,12 +118,18 @@ def recv_exact(conn: socket.socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-def recv_json(conn: socket.socket) -> Any:
-    """One framed JSON value."""
+def recv_message(conn: socket) -> dict[str, Any]:
+    """One framed message; ValueError when it is not a dict of plain values."""
     (length,) = _LENGTH.unpack(recv_exact(conn, _LENGTH.size))
     if length > MAX_REQUEST:
-        raise ValueError("request too large")
-    return json.loads(recv_exact(conn, length))
+        raise ValueError("message too large")
+    try:
+        value = marshal.loads(recv_exact(conn, length))
+    except (EOFError, TypeError) as exc:
+        raise ValueError("not a message") from exc
+    if not isinstance(value, dict):
+        raise ValueError("not a message")
+    return value
 
 
 def exit_message(code: int) -> bytes:
