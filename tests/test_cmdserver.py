@@ -282,6 +282,8 @@ assert (dict(os.environ), os.getcwd(), list(sys.argv), sys.stdout) == before
 assert ids._last == (0, 0)
 from vbcli.store import transaction
 assert transaction.committed_writes == 0
+from vbcli.cli import common
+assert common.State.db is None
 print("ok")
 """
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}

@@ -62,3 +62,34 @@ def test_importing_the_cli_imports_no_database_library():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'sqlmodel', 'alembic', 'psycopg', 'fastapi', 'uvicorn'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("argv", "name"), [
+    (["positions", "list"], "positions"),
+    (["--db", "ledger.sqlite", "trades", "add", "AAPL"], "trades"),
+    (["--db=ledger.sqlite", "evaluate", "AAPL"], "evaluate"),
+    (["--db", "--help", "positions"], "positions"),  # --db's value, however it looks
+    ([], None), (["--help"], None), (["-h", "positions"], None), (["--version"], None), (["--colour", "positions"], None),
+])
+def test_an_in_process_run_builds_only_the_branch_it_runs(argv, name):
+    """`vb positions list` without the server builds the positions branch alone (~5 ms, not
+    ~40); anything addressed to the root itself gets the whole tree, so its help and its
+    "No such command" suggestions still see every command."""
+    from vbcli import cli
+
+    assert cli.named_command(argv) == name
+    tree = cli.command_for(argv)
+    if name is None or cli.command.cache_info().currsize:
+        assert tree is cli.command()
+    else:
+        assert sorted(tree.commands) == [name]
+        assert tree.commands[name].name == cli.command().commands[name].name
+
+
+def test_a_branch_tree_gives_the_whole_tree_s_errors():
+    """A typo below a command and a typo of the command itself read as they always did."""
+    env = {"VB_SERVER": "off", "PATH": "/usr/bin:/bin"}
+    for argv, expected in ((["positions", "lst"], "vb: No such command 'lst'. Did you mean 'list', 'set'? (see `vb positions --help`).\n"),
+                           (["posit", "list"], "vb: No such command 'posit'. Did you mean 'positions'? (see `vb --help`).\n")):
+        done = subprocess.run([sys.executable, "-m", "vbcli", *argv], capture_output=True, text=True, env=env, timeout=60)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", expected)

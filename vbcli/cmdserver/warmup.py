@@ -45,6 +45,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 
 def warm_up() -> int:
     """Run COMMANDS in this process against a scratch ledger; how many exited 0."""
+    from vbcli.cli import common
     from vbcli.domain import ids
     from vbcli.entry import run_in_process
     from vbcli.store import transaction
@@ -62,9 +63,10 @@ def warm_up() -> int:
             except Exception:  # noqa: BLE001 - a command that fails here fails in its worker, not in the server
                 pass
     # The process-wide facts a worker reads of its own process start afresh: its id sequence,
-    # and whether it has committed anything (the interrupt message says which).
+    # and whether it has committed anything (the interrupt message says which), the root's options.
     ids.forget_last()
     transaction.committed_writes = 0
+    common.State.db = None
     return succeeded
 
 
