@@ -8,6 +8,7 @@ the value (see _plain_str_parameters).
 
 from __future__ import annotations
 
+import os
 import sys
 
 TYPE_CHECKING = False  # not typing's: every `vb` run would import typing for it
@@ -26,7 +27,14 @@ def main() -> None:
 
     code = client.run(sys.argv[1:])
     if code is not None:
-        sys.exit(code)
+        # The worker wrote and flushed the command's output on our descriptors; all that is
+        # left here is Python's own teardown (~4 ms, a sixth of a served command): skip it.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
     run_in_process()
 
 
