@@ -228,6 +228,16 @@ def test_a_hung_or_stale_server_means_in_process(tmp_path: Path, socket_dir: Pat
         time.sleep(0.1)
     else:
         pytest.fail("the stale server did not exit")
+    # ... and the client that found it stale started the installed vb's server in its place.
+    while time.monotonic() < deadline + 40:
+        status = run("server", "status", "--json")
+        if status.returncode == 0:
+            break
+        time.sleep(0.2)
+    assert status.returncode == 0, "no new server replaced the stale one"
+    replacement = json.loads(status.stdout)["pid"]
+    assert replacement != pid
+    assert run("positions", "show", "AAPL", "--json").returncode == 0 and through_server(run)
 
 
 def test_another_users_server_is_never_used(tmp_path: Path) -> None:

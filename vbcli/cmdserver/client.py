@@ -93,6 +93,6 @@ def _start_fresh_server() -> None:
     from vbcli.cmdserver import control
 
     try:
-        control.spawn(wire.idle_seconds())
+        control.spawn(wire.idle_seconds(), unattended=True)
     except OSError:
         pass

@@ -31,10 +31,15 @@ def ask(message: dict[str, Any]) -> dict[str, Any] | None:
         conn.close()
 
 
-def spawn(idle_seconds: float) -> subprocess.Popen[bytes]:
-    """A detached server process (its own session, so the terminal's Ctrl-C never reaches it)."""
+def spawn(idle_seconds: float, *, unattended: bool = False) -> subprocess.Popen[bytes]:
+    """A detached server process (its own session, so the terminal's Ctrl-C never reaches it).
+
+    `unattended`: nobody waits for its pid (a client replacing a stale server and exiting at
+    once), so it must not write to a pipe whose reader is gone.
+    """
+    output = subprocess.DEVNULL if unattended else subprocess.PIPE
     return subprocess.Popen([sys.executable, "-m", "vbcli.cmdserver", str(idle_seconds)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=output, stderr=output, start_new_session=True)
 
 
 def start(idle_seconds: float) -> int:

@@ -30,7 +30,11 @@ def main(argv: list[str]) -> None:
     if path.parent.stat().st_uid != os.getuid():
         sys.exit(f"vb: {path.parent} belongs to another user; the command server was not started.")
     os.chmod(path.parent, 0o700)
-    server = Server(path, idle)
+    try:
+        server = Server(path, idle)
+    except AlreadyServed as other:
+        print(other.pid, flush=True)  # two clients replaced the same stale server: one new server is enough
+        return
     print(os.getpid(), flush=True)
     _detach()
     server.serve()
@@ -64,13 +68,25 @@ def _preload() -> None:
     configure_mappers()  # the ORM's one-time set-up, done before the fork instead of in each worker
 
 
+class AlreadyServed(Exception):
+    """A current server answered on the socket while this one was starting."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(pid)
+        self.pid = pid
+
+
 class Server:
     def __init__(self, path: Path, idle_seconds: float) -> None:
         _preload()
+        from vbcli.cmdserver import control
         from vbcli.cmdserver.warmup import warm_up
 
         warm_up()  # before the socket exists: a client never waits for it
         gc.freeze()  # what the server holds stays out of the workers' collections: no copy-on-write of it
+        running = control.ask({"ping": True})
+        if running and not running.get("stale"):
+            raise AlreadyServed(int(running["pid"]))
         self.path = path
         self.idle_seconds = idle_seconds
         self.fingerprint = wire.fingerprint()
