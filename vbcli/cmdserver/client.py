@@ -3,7 +3,7 @@ its exit code; None whenever the command should run in-process instead."""
 
 from __future__ import annotations
 
-import _signal  # signal, socket and typing cost more to import than all the rest (see wire)
+import _signal  # type: ignore[import-not-found]  # signal, socket, typing: costlier than the rest (see wire)
 import _socket
 import os
 import struct

@@ -20,7 +20,6 @@ import zlib
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads the name)
 if TYPE_CHECKING:
     from pathlib import Path
-    from socket import socket
     from typing import Any
 
 HANDSHAKE_SECONDS = 1.0  # a server that has not answered by then is dead or hung: run in-process
@@ -81,19 +80,19 @@ def fingerprint() -> str:
     return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}{len(text):x}"
 
 
-def send_message(conn: socket, value: dict[str, Any]) -> None:
+def send_message(conn: _socket.socket, value: dict[str, Any]) -> None:
     """One framed message: a dict of str, int, float, bool, None, lists and dicts of those."""
     data = marshal.dumps(value)
     conn.sendall(_LENGTH.pack(len(data)) + data)
 
 
-def send_go(conn: socket) -> None:
+def send_go(conn: _socket.socket) -> None:
     """GO with the standard descriptors. Sent only once a worker answered, so that no
     descriptor of the caller's (a pipe it reads to the end) is ever left with a hung server."""
     conn.sendmsg([GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
 
 
-def recv_go(conn: socket) -> list[int]:
+def recv_go(conn: _socket.socket) -> list[int]:
     """The client's descriptors if it said GO with all three; else [] (it is gone)."""
     data, ancillary, _flags, _addr = conn.recvmsg(1, _socket.CMSG_SPACE(3 * struct.calcsize("i")))
     fds: list[int] = []
@@ -108,7 +107,7 @@ def recv_go(conn: socket) -> list[int]:
     return []
 
 
-def recv_exact(conn: socket, size: int) -> bytes:
+def recv_exact(conn: _socket.socket, size: int) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
         chunk = conn.recv(size - len(chunks))
@@ -118,7 +117,7 @@ def recv_exact(conn: socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-def recv_message(conn: socket) -> dict[str, Any]:
+def recv_message(conn: _socket.socket) -> dict[str, Any]:
     """One framed message; ValueError when it is not a dict of plain values."""
     (length,) = _LENGTH.unpack(recv_exact(conn, _LENGTH.size))
     if length > MAX_REQUEST:
