@@ -228,16 +228,30 @@ def test_a_hung_or_stale_server_means_in_process(tmp_path: Path, socket_dir: Pat
         time.sleep(0.1)
     else:
         pytest.fail("the stale server did not exit")
-    # ... and the client that found it stale started the installed vb's server in its place.
+    # ... and the client that found it stale started the installed vb's server in its place. That
+    # replacement read the files while the test's "upgrade" was in place, so after the time is
+    # put back it is stale in turn: the next command (not `vb server …`) replaces it again.
     while time.monotonic() < deadline + 40:
+        run("positions", "show", "AAPL")
         status = run("server", "status", "--json")
         if status.returncode == 0:
             break
-        time.sleep(0.2)
+        time.sleep(0.5)
     assert status.returncode == 0, "no new server replaced the stale one"
     replacement = json.loads(status.stdout)["pid"]
     assert replacement != pid
     assert run("positions", "show", "AAPL", "--json").returncode == 0 and through_server(run)
+
+    # `vb server stop` against a stale server stops it and starts none in its place.
+    os.utime(package, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+    try:
+        assert run("server", "stop").returncode == 0
+        quiet_until = time.monotonic() + 8  # a replacement would be up within a few seconds
+        while time.monotonic() < quiet_until:
+            assert run("server", "status").returncode == 3, "a server runs after `vb server stop`"
+            time.sleep(0.5)
+    finally:
+        os.utime(package, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
 def test_another_users_server_is_never_used(tmp_path: Path) -> None:

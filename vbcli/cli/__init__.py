@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from vbcli import __version__
+from vbcli.argv import named_command
 from vbcli.cli import common, manual
 from vbcli.errors import ExitCode
 
@@ -114,21 +115,6 @@ def command() -> Any:
     """The Click command behind `app`, built once: Typer builds it on every call (~0.1 s), which a
     command server's workers (vbcli/cmdserver) would otherwise pay for each command."""
     return typer.main.get_command(app)
-
-
-ROOT_VALUE_OPTIONS = ("--db",)
-
-
-def named_command(argv: list[str]) -> str | None:
-    """The command word of `vb [--db LEDGER] COMMAND …`, or None when argv asks the root itself
-    (no command, --help, --version, an option vb does not have)."""
-    words = iter(argv)
-    for word in words:
-        if word in ROOT_VALUE_OPTIONS:
-            next(words, None)
-        elif not word.startswith(f"{ROOT_VALUE_OPTIONS[0]}="):
-            return None if word.startswith("-") else word
-    return None
 
 
 def command_for(argv: list[str]) -> Any:

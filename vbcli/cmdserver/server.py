@@ -78,6 +78,9 @@ class AlreadyServed(Exception):
 
 class Server:
     def __init__(self, path: Path, idle_seconds: float) -> None:
+        # Taken before importing: if vb changes meanwhile, clients find this server stale and
+        # replace it, rather than it serving old code under the new fingerprint.
+        self.fingerprint = wire.fingerprint()
         _preload()
         from vbcli.cmdserver import control
         from vbcli.cmdserver.warmup import warm_up
@@ -89,7 +92,6 @@ class Server:
             raise AlreadyServed(int(running["pid"]))
         self.path = path
         self.idle_seconds = idle_seconds
-        self.fingerprint = wire.fingerprint()
         self.started = time.time()
         self.workers: dict[int, socket.socket] = {}
         self.served = 0  # commands run since the start (`vb server status`)
