@@ -51,17 +51,21 @@ def warm_up() -> int:
     from vbcli.store import transaction
 
     succeeded = 0
-    with tempfile.TemporaryDirectory(prefix="vb-warm-up-") as scratch, _restored_process(scratch):
-        ledger = os.path.join(scratch, "ledger.sqlite")
-        for command in COMMANDS:
-            sys.argv = ["vb", "--db", ledger, *command]
-            try:
-                run_in_process()
-                succeeded += 1
-            except SystemExit as stop:
-                succeeded += stop.code in (None, 0)
-            except Exception:  # noqa: BLE001 - a command that fails here fails in its worker, not in the server
-                pass
+    try:
+        with tempfile.TemporaryDirectory(prefix="vb-warm-up-", ignore_cleanup_errors=True) as scratch, \
+                _restored_process(scratch):
+            ledger = os.path.join(scratch, "ledger.sqlite")
+            for command in COMMANDS:
+                sys.argv = ["vb", "--db", ledger, *command]
+                try:
+                    run_in_process()
+                    succeeded += 1
+                except SystemExit as stop:
+                    succeeded += stop.code in (None, 0)
+                except Exception:  # noqa: BLE001 - a command that fails here fails in its worker, not in the server
+                    pass
+    except OSError:  # no scratch directory to be had: the workers compile as they go
+        pass
     # The process-wide facts a worker reads of its own process start afresh: its id sequence,
     # and whether it has committed anything (the interrupt message says which), the root's options.
     ids.forget_last()
