@@ -166,7 +166,7 @@ class Server:
                 self.stopping = True  # another vb is installed: let the next start bring it
             elif request.get("ping"):
                 wire.send_message(conn, {"pid": os.getpid(), "started": self.started, "workers": len(self.workers),
-                                      "served": self.served, "socket": str(self.path)})
+                                         "served": self.served, "socket": str(self.path)})
             elif request.get("stop"):
                 wire.send_message(conn, {"pid": os.getpid(), "stopping": True})
                 self.stopping = True

@@ -7,7 +7,8 @@ Nothing of the run stays but caches: the scratch ledger lives in its own tempora
 directory, the environment seen by the commands is a minimal one (never the user's SQL_URL
 or VB_* settings, so no user ledger is touched), and everything the commands change in the
 process (environment, argv, working directory, signal handlers, standard streams, warning
-filters, the id sequence, the count of commits) is put back. A failing warm-up only means slower workers.
+filters, the id sequence, the count of commits, the root's --db) is put back. A failing
+warm-up only means slower workers.
 """
 
 from __future__ import annotations
