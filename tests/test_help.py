@@ -78,12 +78,18 @@ def test_an_in_process_run_builds_only_the_branch_it_runs(argv, name):
     from vbcli import cli
 
     assert cli.named_command(argv) == name
+    cli.command.cache_clear()  # as in a fresh process
     tree = cli.command_for(argv)
-    if name is None or cli.command.cache_info().currsize:
-        assert tree is cli.command()
+    whole = typer.main.get_command(app)
+    if name is None:
+        assert sorted(tree.commands) == sorted(whole.commands)
     else:
         assert sorted(tree.commands) == [name]
-        assert tree.commands[name].name == cli.command().commands[name].name
+        branch, full = tree.commands[name], whole.commands[name]
+        assert sorted(getattr(branch, "commands", {})) == sorted(getattr(full, "commands", {}))
+        assert [p.name for p in branch.params] == [p.name for p in full.params]
+    built = cli.command()  # a process that has the whole tree (a command server) uses it
+    assert cli.command_for(argv) is built
 
 
 def test_a_branch_tree_gives_the_whole_tree_s_errors():
