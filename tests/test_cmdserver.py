@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import vbcli
 from conftest import CLEAN_ENV, VB_EXE
 from helpers import unprivileged_prefix
 
@@ -215,10 +217,6 @@ def test_a_hung_server_means_in_process(tmp_path: Path, socket_dir: Path) -> Non
 def private_install(tmp_path: Path) -> Path:
     """A second install of vb for one test: a venv whose vbcli is a copy of this one (its
     dependencies are the test venv's), so that "upgrading" it touches no other test's server."""
-    import sysconfig
-
-    import vbcli
-
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     copy = tmp_path / "copy"

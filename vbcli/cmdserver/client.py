@@ -9,7 +9,6 @@ import os
 import struct
 import sys
 
-from vbcli.argv import named_command
 from vbcli.cmdserver import wire
 
 TYPE_CHECKING = False
@@ -40,6 +39,8 @@ def run(argv: list[str]) -> int | None:
         return None  # not reachable, or no answer in time: the worker (if any) never gets GO
     if answer.get("stale"):
         conn.close()
+        from vbcli.argv import named_command  # only here: every other run goes without it
+
         if named_command(argv) != "server":  # `vb server stop` must not leave a new one running
             _start_fresh_server()
         return None
